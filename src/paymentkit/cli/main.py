@@ -1,0 +1,186 @@
+"""`paymentkit`: run the server (`serve`, `migrate`), manage API keys (`keys`).
+
+serve, migrate and keys work on the database directly; every other command talks to a running server
+through the SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from paymentkit import __version__
+
+DATABASE_URL = click.option(
+    "--database-url",
+    envvar="PAYMENTKIT_DATABASE_URL",
+    default=None,
+    help="sqlite:///PATH or postgresql://USER@HOST/DB "
+    "[env PAYMENTKIT_DATABASE_URL; default sqlite:///paymentkit-data/paymentkit.db]",
+)
+
+
+def _url(database_url: str | None) -> str:
+    from paymentkit.server.db.engine import DatabaseURL, default_database_url
+
+    url = database_url or default_database_url()
+    try:
+        DatabaseURL.parse(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--database-url") from None
+    return url
+
+
+def _migrate(url: str) -> None:
+    from paymentkit.server.db.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except Exception as exc:  # the driver's message is the useful part
+        from paymentkit.server.db.engine import DatabaseURL
+
+        raise click.ClickException(
+            f"cannot migrate {DatabaseURL.parse(url).redacted()}: {exc}"
+        ) from None
+
+
+@click.group()
+@click.version_option(__version__, prog_name="paymentkit")
+def main() -> None:
+    """paymentkit: a self-hostable payments backend."""
+
+
+@main.command()
+@click.option("--host", envvar="PAYMENTKIT_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="PAYMENTKIT_PORT", default=8080, type=int, show_default=True)
+@DATABASE_URL
+@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+def serve(host: str, port: int, database_url: str | None, workers: int, access_log: bool) -> None:
+    """Start the API server (applies pending migrations first)."""
+    import uvicorn
+
+    from paymentkit.server.db.engine import Database, DatabaseURL
+    from paymentkit.server.keys import service as keys
+
+    url = _url(database_url)
+    _migrate(url)
+    db = Database(url)
+    try:
+        created = db.run_sync(
+            lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"), write=True
+        )
+    finally:
+        db.close()
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    click.echo(f"paymentkit {__version__} on {DatabaseURL.parse(url).redacted()}", err=True)
+    if created is not None:
+        _, secret = created
+        click.echo(
+            "\nNo API key existed, so a test-mode key was created. It is shown only this once:\n\n"
+            f"    {secret}\n\n"
+            "Try it:\n\n"
+            f"    curl -H 'Authorization: Bearer {secret}' {base}/api/customers\n",
+            err=True,
+        )
+    click.echo(f"API docs: {base}/docs", err=True)
+    os.environ["PAYMENTKIT_DATABASE_URL"] = url
+    uvicorn.run(
+        "paymentkit.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
+        server_header=False,
+    )
+
+
+@main.command()
+@DATABASE_URL
+def migrate(database_url: str | None) -> None:
+    """Apply pending database migrations."""
+    from paymentkit.server.db.migrate import current
+
+    url = _url(database_url)
+    _migrate(url)
+    click.echo(f"database at revision {current(url)}")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+def _keys_db(database_url: str | None):  # type: ignore[no-untyped-def]
+    from paymentkit.server.db.engine import Database
+
+    url = _url(database_url)
+    _migrate(url)
+    return Database(url)
+
+
+@keys.command("create")
+@click.option("--mode", type=click.Choice(["test", "live"]), required=True)
+@click.option("--name", default=None, help="A label to recognise the key by.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the secret.")
+@DATABASE_URL
+def keys_create(mode: str, name: str | None, as_json: bool, database_url: str | None) -> None:
+    """Create a key. Its secret is printed now and never again."""
+    from paymentkit.server.keys import service
+
+    db = _keys_db(database_url)
+    try:
+        info, secret = db.run_sync(lambda tx: service.create(tx, mode == "live", name), write=True)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({**info.as_dict(), "secret": secret}))
+    else:
+        click.echo(f"Created {info.mode} key {info.id}. Secret (shown only once):\n{secret}")
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@DATABASE_URL
+def keys_list(as_json: bool, database_url: str | None) -> None:
+    """List keys (never their secrets)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from paymentkit.server.keys import service
+
+    db = _keys_db(database_url)
+    try:
+        infos = db.run_sync(service.list_keys)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in infos]))
+        return
+    table = Table("id", "mode", "name", "secret", "created", "revoked")
+    for i in infos:
+        table.add_row(i.id, i.mode, i.name or "", i.hint, i.created_at, i.revoked_at or "")
+    Console().print(table)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@DATABASE_URL
+def keys_revoke(key_id: str, database_url: str | None) -> None:
+    """Revoke a key; running servers stop accepting it within seconds."""
+    from paymentkit.server.keys import service
+
+    db = _keys_db(database_url)
+    try:
+        info = db.run_sync(lambda tx: service.revoke(tx, key_id), write=True)
+    finally:
+        db.close()
+    if info is None:
+        click.echo(f"No such key: {key_id}", err=True)
+        sys.exit(1)
+    click.echo(f"Revoked {info.id} ({info.mode}).")

@@ -1,0 +1,1 @@
+"""The paymentkit HTTP service."""

@@ -1,0 +1,150 @@
+"""Builds the ASGI app: routes from each resource's registry, the request-id middleware, error
+mapping, the OpenAPI description and the docs page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route, Router
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paymentkit.server import auth, errors
+from paymentkit.server.config import Settings
+from paymentkit.server.customers.routes import api as customers_api
+from paymentkit.server.db.engine import Database
+from paymentkit.server.http import Call, Endpoint, error_body, json_response, parse_query
+from paymentkit.server.ids import new_id
+from paymentkit.server.openapi import DOCS_HTML, openapi_document
+
+log = logging.getLogger("paymentkit")
+
+ENDPOINTS: list[Endpoint] = [*customers_api.endpoints]
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@dataclass
+class Services:
+    db: Database
+    keys: auth.KeyAuthenticator
+
+
+def asgi_endpoint(
+    endpoints: dict[str, Endpoint], services: Services
+) -> Callable[[Request], Awaitable[Response]]:
+    """One Starlette endpoint per path, dispatching on the method so a wrong method is a JSON 405."""
+    allowed = ", ".join(sorted(endpoints))
+
+    async def handle(request: Request) -> Response:
+        try:
+            endpoint = endpoints.get(request.method)
+            if endpoint is None:
+                raise MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
+            query = parse_query(request.scope["query_string"].decode("latin-1"))
+            livemode = await auth.resolve_mode(request, services.keys, query)
+            reply = await endpoint.handler(Call(request, services, livemode, query))
+            return json_response(reply.status, reply.content)
+        except errors.APIError as exc:
+            return json_response(exc.status, error_body(exc, request.scope["request_id"]))
+
+    return handle
+
+
+class MethodNotAllowed(errors.InvalidRequest):
+    status = 405
+
+
+class RequestContext:
+    """Gives every request an id (`X-Request-Id`), turns any uncaught exception into a 500
+    `internal_error` that leaks nothing, and refuses bodies over the limit by Content-Length."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id("req")
+        scope["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception(
+                "unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id
+            )
+            if started:
+                raise
+            exc = errors.InternalError("Internal error; the request id identifies it in the logs")
+            response = json_response(500, error_body(exc, request_id))
+            await response(scope, receive, send_with_id)
+
+
+def _swagger_static() -> Path:
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> ASGIApp:
+    """The ASGI application (uvicorn calls this as a factory)."""
+    settings = settings or Settings.from_env()
+    db = db or Database(settings.database_url)
+    services = Services(db=db, keys=auth.KeyAuthenticator(db))
+    document = openapi_document(ENDPOINTS)
+
+    async def healthz(request: Request) -> Response:
+        return json_response(200, {"ok": True})
+
+    async def openapi(request: Request) -> Response:
+        return json_response(200, document)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(DOCS_HTML)
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        exc: errors.APIError
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            exc = errors.NotFound(f"Unrecognized request URL ({scope['method']} {scope['path']})")
+        else:
+            exc = errors.NotFound(f"Not found: {scope.get('path')}")
+        await json_response(404, error_body(exc, scope.get("request_id", "")))(scope, receive, send)
+
+    routes: list[Any] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Mount("/docs/static", StaticFiles(directory=_swagger_static()), name="swagger"),
+    ]
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for endpoint in ENDPOINTS:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+    for path, endpoints in by_path.items():
+        routes.append(Route(path, asgi_endpoint(endpoints, services), methods=_ALL_METHODS))
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    router = Router(routes, default=not_found, lifespan=lifespan)
+    app = RequestContext(router)
+    app.services = services  # type: ignore[attr-defined]
+    return app

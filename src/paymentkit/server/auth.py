@@ -1,0 +1,97 @@
+"""Who is calling and in which mode.
+
+API keys: `Authorization: Bearer sk_test_…|sk_live_…`. The presented secret is hashed and looked up
+by its hash; results (found or not) are cached per process for `KEY_CACHE_SECONDS`, which bounds how
+long a key created or revoked from the CLI takes to reach a running server. Nothing else — no
+`x-user-did` or similar header — identifies a caller.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from paymentkit.server import errors
+from paymentkit.server.db.engine import Database
+from paymentkit.server.keys import repository
+from paymentkit.server.keys.service import hash_secret
+
+KEY_CACHE_SECONDS = 2.0
+KEY_CACHE_MAX = 10_000
+MAX_SECRET_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    livemode: bool
+
+
+class KeyAuthenticator:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def authenticate(self, secret: str) -> Principal:
+        if len(secret) > MAX_SECRET_LENGTH or not secret.startswith(("sk_test_", "sk_live_")):
+            raise errors.AuthenticationRequired("Invalid API key provided")
+        digest = hash_secret(secret)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            principal = hit[1]
+        else:
+            row = await self._db.transaction(lambda tx: repository.find_by_hash(tx, digest))
+            principal = None
+            if row is not None and hmac.compare_digest(str(row[2]), digest):
+                principal = Principal(str(row[0]), bool(row[1]))
+            if len(self._cache) >= KEY_CACHE_MAX:
+                self._cache.clear()
+            self._cache[digest] = (now + KEY_CACHE_SECONDS, principal)
+        if principal is None:
+            raise errors.AuthenticationRequired("Invalid API key provided")
+        return principal
+
+
+def bearer_secret(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise errors.AuthenticationRequired("Authorization header must be 'Bearer <API key>'")
+    return value.strip()
+
+
+def requested_livemode(query: dict[str, Any]) -> bool | None:
+    value = query.get("livemode")
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise errors.InvalidRequest("livemode must be 'true' or 'false'", "livemode")
+
+
+async def resolve_mode(
+    request: Request, authenticator: KeyAuthenticator, query: dict[str, Any]
+) -> bool:
+    """The caller's mode; raises 401 for missing/bad credentials and 403 for a mode mismatch."""
+    secret = bearer_secret(request)
+    if secret is None:
+        raise errors.AuthenticationRequired(
+            "No API key provided: send 'Authorization: Bearer sk_test_…'"
+        )
+    principal = await authenticator.authenticate(secret)
+    asked = requested_livemode(query)
+    if asked is not None and asked != principal.livemode:
+        mode = "live" if asked else "test"
+        raise errors.Forbidden(
+            f"This API key is for {'live' if principal.livemode else 'test'} mode and cannot "
+            f"access {mode} mode data",
+            "livemode",
+        )
+    return principal.livemode

@@ -1,0 +1,1 @@
+"""Customers: routes (HTTP) · service (rules, transactions) · repository (SQL) · rules (pure)."""

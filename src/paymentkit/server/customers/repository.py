@@ -1,0 +1,201 @@
+"""All SQL on customers and their metadata rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from paymentkit.server.db.engine import Row, Tx
+
+# Order of the columns every read returns; `record()` below depends on it.
+_SELECT = (
+    "SELECT seq, id, livemode, did, name, email, phone, address, description, {balance},"
+    " metadata, created_at, updated_at FROM customers"
+)
+LIVE = "deleted_at IS NULL"
+
+
+@dataclass
+class CustomerRecord:
+    seq: int
+    id: str
+    livemode: bool
+    did: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None  # JSON text
+    description: str | None
+    balance: str
+    metadata: str  # JSON text
+    created_at: int
+    updated_at: int
+
+
+def _select(tx: Tx) -> str:
+    return _SELECT.format(balance=tx.money_out("balance"))
+
+
+def _record(row: Row) -> CustomerRecord:
+    r = CustomerRecord(*row)
+    r.livemode = bool(r.livemode)
+    return r
+
+
+def get_by_id(tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> CustomerRecord | None:
+    row = tx.one(
+        f"{_select(tx)} WHERE id = ? AND livemode = ? AND {LIVE}" + (tx.for_update if lock else ""),
+        (id, livemode),
+    )
+    return None if row is None else _record(row)
+
+
+def get_by_did(tx: Tx, livemode: bool, did: str) -> CustomerRecord | None:
+    row = tx.one(f"{_select(tx)} WHERE livemode = ? AND did = ? AND {LIVE}", (livemode, did))
+    return None if row is None else _record(row)
+
+
+@dataclass
+class NewCustomer:
+    id: str
+    livemode: bool
+    did: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+    description: str | None
+    metadata: str
+    search_text: str
+    created_at: int
+
+
+_INSERT = (
+    "INSERT INTO customers (id, livemode, did, name, email, email_lower, phone, address,"
+    " description, balance, metadata, search_text, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_params(tx: Tx, c: NewCustomer) -> tuple[Any, ...]:
+    return (
+        c.id,
+        c.livemode,
+        c.did,
+        c.name,
+        c.email,
+        None if c.email is None else c.email.lower(),
+        c.phone,
+        c.address,
+        c.description,
+        tx.money_in(0),
+        c.metadata,
+        c.search_text,
+        c.created_at,
+        c.created_at,
+    )
+
+
+def insert(tx: Tx, customer: NewCustomer) -> None:
+    tx.execute(_INSERT, _insert_params(tx, customer))
+
+
+def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
+    """Insert unless a live customer of the mode already has the DID; atomic under concurrency."""
+    count = tx.execute(
+        _INSERT + f" ON CONFLICT (livemode, did) WHERE {LIVE} DO NOTHING",
+        _insert_params(tx, customer),
+    )
+    return count == 1
+
+
+def seq_of(tx: Tx, id: str) -> int:
+    return int(tx.scalar("SELECT seq FROM customers WHERE id = ?", (id,)))
+
+
+def replace_metadata(tx: Tx, seq: int, values: dict[str, str]) -> None:
+    tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
+    for key, value in values.items():
+        tx.execute(
+            "INSERT INTO customer_metadata (customer_seq, key, value) VALUES (?, ?, ?)",
+            (seq, key, value),
+        )
+
+
+def update(tx: Tx, seq: int, fields: dict[str, Any]) -> None:
+    """Set the given columns (names come from the service, never from the request)."""
+    if "email" in fields:
+        email = fields["email"]
+        fields["email_lower"] = None if email is None else email.lower()
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    tx.execute(f"UPDATE customers SET {assignments} WHERE seq = ?", (*fields.values(), seq))
+
+
+def soft_delete(tx: Tx, seq: int, now: int) -> None:
+    tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
+
+
+@dataclass(frozen=True)
+class Filters:
+    livemode: bool
+    did: str | None = None
+    email: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    search: str | None = None  # a LIKE pattern over search_text, already escaped
+
+
+def _where(f: Filters) -> tuple[str, list[Any]]:
+    clauses = ["livemode = ?", LIVE]
+    params: list[Any] = [f.livemode]
+    if f.did is not None:
+        clauses.append("did = ?")
+        params.append(f.did)
+    if f.email is not None:
+        clauses.append("email_lower = ?")
+        params.append(f.email.lower())
+    for key, value in f.metadata:
+        clauses.append(
+            "seq IN (SELECT customer_seq FROM customer_metadata WHERE key = ? AND value = ?)"
+        )
+        params.extend((key, value))
+    if f.search is not None:
+        clauses.append("search_text LIKE ? ESCAPE '\\'")
+        params.append(f.search)
+    return " AND ".join(clauses), params
+
+
+# Sort keys a client may ask for, mapped to SQL that orders the same on SQLite and PostgreSQL
+# (code-point order for text, NULLs last).
+SORTABLE = {
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "name": "name",
+    "email": "email_lower",
+}
+
+
+def _order_by(tx: Tx, order: Sequence[tuple[str, bool]]) -> str:
+    parts = []
+    for field, descending in order:
+        column = SORTABLE[field]
+        if field in ("name", "email") and tx.dialect == "postgresql":
+            column += ' COLLATE "C"'
+        parts.append(f"{column} {'DESC' if descending else 'ASC'} NULLS LAST")
+    # Ties fall back to creation order, in the direction of the first key.
+    parts.append("seq DESC" if order[0][1] else "seq ASC")
+    return ", ".join(parts)
+
+
+def page(
+    tx: Tx, filters: Filters, order: Sequence[tuple[str, bool]], limit: int, offset: int
+) -> tuple[int, list[CustomerRecord]]:
+    where, params = _where(filters)
+    total = int(tx.scalar(f"SELECT count(*) FROM customers WHERE {where}", params))
+    if offset >= total:
+        return total, []
+    rows = tx.all(
+        f"{_select(tx)} WHERE {where} ORDER BY {_order_by(tx, order)} LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return total, [_record(r) for r in rows]

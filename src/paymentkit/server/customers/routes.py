@@ -1,0 +1,241 @@
+"""Customer routes: HTTP in and out only; rules live in service.py, SQL in repository.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from paymentkit.schemas.customers import (
+    Customer,
+    CustomerInput,
+    CustomerList,
+    DeletedCustomer,
+    RetrieveOptions,
+)
+from paymentkit.server import errors, params
+from paymentkit.server.customers import repository as repo
+from paymentkit.server.customers import rules, service
+from paymentkit.server.http import Call, QueryParam, Registry, Reply, validation_error
+
+api = Registry("Customers")
+
+_COMMON = (errors.AuthenticationRequired, errors.Forbidden, errors.InvalidRequest)
+_WRITE = (*_COMMON, errors.UnknownParameter, errors.PayloadTooLarge)
+
+
+def _input(body: dict[str, Any]) -> CustomerInput:
+    try:
+        return msgspec.convert(body, CustomerInput)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+@api.route(
+    "POST",
+    "/api/customers",
+    "Create a customer",
+    status=201,
+    response=Customer,
+    body=CustomerInput,
+    query=(params.LIVEMODE_PARAM,),
+    errors=(*_WRITE, errors.ResourceExists),
+)
+async def create(call: Call) -> Reply:
+    """Creates a customer in the API key's mode. Every field is optional; a DID already used by a
+    customer of this mode is a 409 `resource_exists`."""
+    params.reject_unknown(call.query, {"livemode"})
+    data = _input(await call.json())
+    customer = await call.services.db.transaction(
+        lambda tx: service.create(tx, call.livemode, data), write=True
+    )
+    return Reply(201, customer)
+
+
+_LIST_QUERY = (
+    *params.PAGING_PARAMS,
+    QueryParam("did", {"type": "string"}, "Only the customer with this DID"),
+    QueryParam("email", {"type": "string"}, "Case-insensitive exact email match"),
+    QueryParam(
+        "metadata.KEY",
+        {"type": "string"},
+        "Only customers whose metadata KEY equals the value (also metadata[KEY]=VALUE)",
+    ),
+    QueryParam(
+        "order",
+        {"type": "string", "default": "created_at:DESC"},
+        "created_at, updated_at, name or email, with :ASC or :DESC; also the qs list forms "
+        "order[0]=field&order[1]=DIR and order[0][0]=field&order[0][1]=DIR",
+    ),
+    params.LIVEMODE_PARAM,
+)
+
+_DEFAULT_ORDER = [("created_at", True)]
+
+
+@api.route(
+    "GET",
+    "/api/customers",
+    "List customers",
+    response=CustomerList,
+    query=_LIST_QUERY,
+    errors=(*_COMMON, errors.UnknownParameter),
+)
+async def list_(call: Call) -> Reply:
+    """Lists customers of the key's mode, newest first by default; ties fall back to creation order."""
+    q = call.query
+    params.reject_unknown(
+        q, {"page", "pageSize", "did", "email", "order", "livemode", "metadata"}, ("metadata.",)
+    )
+    page, size = params.paging(q)
+    did_filter = params.string(q, "did")
+    email = params.string(q, "email")
+    filters = repo.Filters(
+        livemode=call.livemode,
+        did=None if did_filter is None else (service.did_or_none(did_filter) or "\n"),
+        email=None if email is None else email.strip(),
+        metadata=_metadata_filters(q),
+    )
+    order = params.order(q.get("order"), set(repo.SORTABLE), _DEFAULT_ORDER)
+    result = await call.services.db.transaction(
+        lambda tx: service.list_customers(tx, filters, order, service.PageRequest(page, size))
+    )
+    return Reply(200, result)
+
+
+def _metadata_filters(q: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, Any]] = [
+        (k[len("metadata.") :], v) for k, v in q.items() if k.startswith("metadata.")
+    ]
+    nested = q.get("metadata")
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise errors.InvalidRequest("metadata filters are metadata[KEY]=VALUE", "metadata")
+        pairs.extend(nested.items())
+    out = []
+    for key, value in pairs:
+        if not isinstance(value, str) or not key:
+            raise errors.InvalidRequest(
+                "metadata filters are metadata.KEY=VALUE with a string value", f"metadata.{key}"
+            )
+        out.append((key, value))
+    return tuple(out)
+
+
+@api.route(
+    "GET",
+    "/api/customers/search",
+    "Search customers",
+    response=CustomerList,
+    query=(
+        QueryParam("query", {"type": "string", "minLength": 1}, "Text to find (alias q)", True),
+        QueryParam("q", {"type": "string"}, "Alias of query"),
+        *params.PAGING_PARAMS,
+        params.LIVEMODE_PARAM,
+    ),
+    errors=(*_COMMON, errors.UnknownParameter),
+)
+async def search(call: Call) -> Reply:
+    """Case-insensitive substring search over id, did, name, email and phone; `%`, `_` and `\\`
+    match themselves. Newest first."""
+    q = call.query
+    params.reject_unknown(q, {"query", "q", "page", "pageSize", "livemode"})
+    text = params.string(q, "query")
+    if text is None:
+        text = params.string(q, "q")
+    if text is None or not text.strip():
+        raise errors.InvalidRequest("query is required and may not be empty", "query")
+    if len(text) > 512:
+        raise errors.InvalidRequest("query must be at most 512 characters", "query")
+    page, size = params.paging(q)
+    filters = repo.Filters(livemode=call.livemode, search=service.like_pattern(text.strip()))
+    result = await call.services.db.transaction(
+        lambda tx: service.list_customers(
+            tx, filters, _DEFAULT_ORDER, service.PageRequest(page, size)
+        )
+    )
+    return Reply(200, result)
+
+
+@api.route(
+    "GET",
+    "/api/customers/{id}",
+    "Retrieve a customer by id or DID",
+    response=Customer,
+    body=RetrieveOptions,
+    query=(
+        QueryParam("create", {"type": "string", "enum": ["true", "false"]}, "Same as body create"),
+        params.LIVEMODE_PARAM,
+    ),
+    errors=(*_COMMON, errors.NotFound, errors.UnknownParameter),
+    extra_statuses={201: Customer},
+)
+async def retrieve(call: Call) -> Reply:
+    """`cus_…` is an id, anything else a DID (`did:abt:` prefix stripped). With `create: true` (body
+    or query) a missing DID is created atomically: 201 when made, 200 when it existed."""
+    params.reject_unknown(call.query, {"create", "livemode"})
+    id_or_did = call.path("id")
+    body = await call.json()
+    try:
+        options = msgspec.convert(body, RetrieveOptions)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None
+    create = _flag(options.create, "create") or _flag(call.query.get("create"), "create")
+    db = call.services.db
+    if not create:
+        customer = await db.transaction(lambda tx: service.retrieve(tx, call.livemode, id_or_did))
+        return Reply(200, customer)
+    if not id_or_did.startswith("cus_"):
+        rules.did(id_or_did, "id")
+    found = await db.transaction(
+        lambda tx: service.retrieve_or_create(tx, call.livemode, id_or_did), write=True
+    )
+    return Reply(201 if found[1] else 200, found[0])
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None or value is msgspec.UNSET:
+        return False
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise errors.InvalidRequest(f"{name} must be true or false", name)
+
+
+@api.route(
+    "PUT",
+    "/api/customers/{id}",
+    "Update a customer",
+    response=Customer,
+    body=CustomerInput,
+    query=(params.LIVEMODE_PARAM,),
+    errors=(*_WRITE, errors.NotFound, errors.ResourceExists),
+)
+async def update(call: Call) -> Reply:
+    """Partial update: fields not sent stay. `metadata` and `address` merge key by key."""
+    params.reject_unknown(call.query, {"livemode"})
+    customer_id = call.path("id")
+    data = _input(await call.json())
+    customer = await call.services.db.transaction(
+        lambda tx: service.update(tx, call.livemode, customer_id, data), write=True
+    )
+    return Reply(200, customer)
+
+
+@api.route(
+    "DELETE",
+    "/api/customers/{id}",
+    "Delete a customer",
+    response=DeletedCustomer,
+    query=(params.LIVEMODE_PARAM,),
+    errors=(*_COMMON, errors.NotFound, errors.InvalidState),
+)
+async def delete(call: Call) -> Reply:
+    """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID."""
+    params.reject_unknown(call.query, {"livemode"})
+    customer_id = call.path("id")
+    result = await call.services.db.transaction(
+        lambda tx: service.delete(tx, call.livemode, customer_id), write=True
+    )
+    return Reply(200, result)

@@ -1,0 +1,166 @@
+"""Pure validation and merge rules for customer fields (no I/O). Each failure names its `param`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from iso3166 import countries_by_alpha2
+from msgspec import UNSET, UnsetType
+
+from paymentkit.schemas.common import MetadataValue
+from paymentkit.server.errors import InvalidRequest
+
+NAME_MAX = 256
+DESCRIPTION_MAX = 1000
+ADDRESS_FIELD_MAX = 200
+EMAIL_MAX = 512
+METADATA_MAX_KEYS = 50
+METADATA_KEY_MAX = 40
+METADATA_VALUE_MAX = 500
+DID_MAX = 128
+ADDRESS_FIELDS = ("country", "state", "city", "line1", "line2", "postal_code")
+
+DID_PREFIX = "did:abt:"
+_BASE58_DID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
+
+
+def text(value: str | None, param: str, limit: int) -> str | None:
+    """Trimmed text; empty means absent."""
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidRequest(f"{param} must be at most {limit} characters", param)
+    return value or None
+
+
+def email(value: str | None) -> str | None:
+    value = text(value, "email", EMAIL_MAX)
+    if value is None:
+        return None
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidRequest(f"email is not a valid address: {exc}", "email") from None
+    normalized: str = result.normalized
+    return normalized
+
+
+def phone(value: str | None) -> str | None:
+    """A *possible* number with its country code, stored in E.164."""
+    value = text(value, "phone", 64)
+    if value is None:
+        return None
+    if not value.startswith("+"):
+        raise InvalidRequest(
+            "phone must start with + and the country code, e.g. +15551234567", "phone"
+        )
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidRequest(f"phone is not a phone number: {exc}", "phone") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidRequest("phone is not a possible number for its country code", "phone")
+    formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return formatted
+
+
+def country(value: str | None) -> str | None:
+    value = text(value, "address.country", ADDRESS_FIELD_MAX)
+    if value is None:
+        return None
+    code = value.upper()
+    if len(code) != 2 or code not in countries_by_alpha2:
+        raise InvalidRequest(
+            "address.country must be an ISO 3166-1 alpha-2 code such as US", "address.country"
+        )
+    return code
+
+
+def did(value: str | None, param: str = "did") -> str | None:
+    """A base58 DID starting with `z`; the `did:abt:` prefix is accepted and stripped."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith(DID_PREFIX):
+        value = value[len(DID_PREFIX) :]
+    if not value:
+        return None
+    if len(value) > DID_MAX or not _BASE58_DID.fullmatch(value):
+        raise InvalidRequest(
+            f"{param} must be a DID: base58 starting with z, optionally prefixed with did:abt:",
+            param,
+        )
+    return value
+
+
+def looks_like_did(value: str) -> bool:
+    try:
+        return did(value) is not None
+    except InvalidRequest:
+        return False
+
+
+def address(
+    current: dict[str, str] | None, changes: dict[str, str | UnsetType | None] | None
+) -> dict[str, str] | None:
+    """Merge address changes field by field; None for `changes` clears the address."""
+    if changes is None:
+        return None
+    merged = dict(current or {})
+    for name in ADDRESS_FIELDS:
+        raw = changes.get(name, UNSET)
+        if raw is UNSET:
+            continue
+        assert not isinstance(raw, UnsetType)
+        cleaned = (
+            country(raw) if name == "country" else text(raw, f"address.{name}", ADDRESS_FIELD_MAX)
+        )
+        if cleaned is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = cleaned
+    return merged or None
+
+
+def metadata(
+    current: dict[str, MetadataValue], changes: dict[str, Any] | None
+) -> dict[str, MetadataValue]:
+    """Merge metadata key by key: null or "" removes a key; None for `changes` clears all."""
+    if changes is None:
+        return {}
+    if len(changes) > METADATA_MAX_KEYS:
+        raise InvalidRequest(f"metadata may have at most {METADATA_MAX_KEYS} keys", "metadata")
+    merged = dict(current)
+    for key, value in changes.items():
+        param = f"metadata.{key}"
+        if not key or len(key) > METADATA_KEY_MAX:
+            raise InvalidRequest(f"metadata keys must be 1 to {METADATA_KEY_MAX} characters", param)
+        if value is None or value == "":
+            merged.pop(key, None)
+            continue
+        if not isinstance(value, str | int | float | bool):
+            raise InvalidRequest("metadata values must be strings, numbers or booleans", param)
+        if len(metadata_text(value)) > METADATA_VALUE_MAX:
+            raise InvalidRequest(
+                f"metadata values must be at most {METADATA_VALUE_MAX} characters", param
+            )
+        merged[key] = value
+    if len(merged) > METADATA_MAX_KEYS:
+        raise InvalidRequest(f"metadata may have at most {METADATA_MAX_KEYS} keys", "metadata")
+    return merged
+
+
+def metadata_text(value: MetadataValue) -> str:
+    """How a metadata value compares with a `metadata.KEY=VALUE` filter (query values are strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def search_text(fields: list[str | None]) -> str:
+    """What search matches against: the searchable fields, lower-cased, one per line."""
+    return "\n".join((f or "").lower() for f in fields)

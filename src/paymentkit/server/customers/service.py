@@ -1,0 +1,247 @@
+"""Customer rules and transactions. Functions take an open `Tx`; the route owns the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from paymentkit.schemas.common import Paging
+from paymentkit.schemas.customers import (
+    Address,
+    AddressInput,
+    Customer,
+    CustomerInput,
+    CustomerList,
+    DeletedCustomer,
+)
+from paymentkit.server import errors
+from paymentkit.server.customers import repository as repo
+from paymentkit.server.customers import rules
+from paymentkit.server.db.engine import Tx, UniqueViolation
+from paymentkit.server.ids import iso_ms, new_id, now_ms
+
+_json = msgspec.json.Encoder()
+_address_decoder = msgspec.json.Decoder(dict[str, str])
+_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def to_wire(r: repo.CustomerRecord) -> Customer:
+    return Customer(
+        id=r.id,
+        did=r.did,
+        name=r.name,
+        email=r.email,
+        phone=r.phone,
+        address=None if r.address is None else msgspec.json.decode(r.address, type=Address),
+        description=r.description,
+        balance=r.balance,
+        delinquent=False,
+        livemode=r.livemode,
+        metadata=_metadata_decoder.decode(r.metadata),
+        created_at=iso_ms(r.created_at),
+        updated_at=iso_ms(r.updated_at),
+    )
+
+
+def _address_changes(value: AddressInput | UnsetType | None) -> dict[str, Any] | None:
+    if value is None or isinstance(value, UnsetType):
+        return None
+    return {f: getattr(value, f) for f in rules.ADDRESS_FIELDS}
+
+
+def _unset_to_none(value: Any) -> Any:
+    return None if value is UNSET else value
+
+
+def _not_found(id_or_did: str) -> errors.NotFound:
+    return errors.NotFound(f"No such customer: {id_or_did}")
+
+
+def _did_taken(did: str) -> errors.ResourceExists:
+    return errors.ResourceExists(f"A customer with did {did} already exists", "did")
+
+
+def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
+    did = rules.did(_unset_to_none(data.did))
+    name = rules.text(_unset_to_none(data.name), "name", rules.NAME_MAX)
+    email = rules.email(_unset_to_none(data.email))
+    phone = rules.phone(_unset_to_none(data.phone))
+    description = rules.text(_unset_to_none(data.description), "description", rules.DESCRIPTION_MAX)
+    address = rules.address(None, _address_changes(data.address))
+    metadata = rules.metadata({}, _unset_to_none(data.metadata))
+    customer_id = new_id("cus")
+    new = repo.NewCustomer(
+        id=customer_id,
+        livemode=livemode,
+        did=did,
+        name=name,
+        email=email,
+        phone=phone,
+        address=None if address is None else _json.encode(address).decode(),
+        description=description,
+        metadata=_json.encode(metadata).decode(),
+        search_text=rules.search_text([customer_id, did, name, email, phone]),
+        created_at=now_ms(),
+    )
+    try:
+        repo.insert(tx, new)
+    except UniqueViolation:
+        assert did is not None
+        raise _did_taken(did) from None
+    if metadata:
+        repo.replace_metadata(tx, repo.seq_of(tx, customer_id), _metadata_rows(metadata))
+    return _fetch(tx, livemode, customer_id)
+
+
+def _metadata_rows(metadata: dict[str, Any]) -> dict[str, str]:
+    return {k: rules.metadata_text(v) for k, v in metadata.items()}
+
+
+def _fetch(tx: Tx, livemode: bool, customer_id: str) -> Customer:
+    record = repo.get_by_id(tx, livemode, customer_id)
+    if record is None:
+        raise _not_found(customer_id)
+    return to_wire(record)
+
+
+def _lookup(tx: Tx, livemode: bool, id_or_did: str) -> repo.CustomerRecord | None:
+    if id_or_did.startswith("cus_"):
+        return repo.get_by_id(tx, livemode, id_or_did)
+    did = did_or_none(id_or_did)
+    return None if did is None else repo.get_by_did(tx, livemode, did)
+
+
+def did_or_none(value: str) -> str | None:
+    try:
+        return rules.did(value)
+    except errors.InvalidRequest:
+        return None
+
+
+def retrieve(tx: Tx, livemode: bool, id_or_did: str) -> Customer:
+    record = _lookup(tx, livemode, id_or_did)
+    if record is None:
+        raise _not_found(id_or_did)
+    return to_wire(record)
+
+
+def retrieve_or_create(tx: Tx, livemode: bool, id_or_did: str) -> tuple[Customer, bool]:
+    """Get the customer with this DID, making it if none exists; (customer, created)."""
+    if id_or_did.startswith("cus_"):
+        return retrieve(tx, livemode, id_or_did), False
+    did = rules.did(id_or_did, "id")
+    assert did is not None
+    existing = repo.get_by_did(tx, livemode, did)
+    if existing is not None:
+        return to_wire(existing), False
+    customer_id = new_id("cus")
+    created = repo.insert_unless_did_taken(
+        tx,
+        repo.NewCustomer(
+            id=customer_id,
+            livemode=livemode,
+            did=did,
+            name=None,
+            email=None,
+            phone=None,
+            address=None,
+            description=None,
+            metadata="{}",
+            search_text=rules.search_text([customer_id, did]),
+            created_at=now_ms(),
+        ),
+    )
+    record = repo.get_by_did(tx, livemode, did)
+    assert record is not None
+    return to_wire(record), created
+
+
+def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Customer:
+    current = (
+        repo.get_by_id(tx, livemode, customer_id, lock=True)
+        if customer_id.startswith("cus_")
+        else None
+    )
+    if current is None:
+        raise _not_found(customer_id)
+    fields: dict[str, Any] = {}
+    if not isinstance(data.did, UnsetType):
+        did = rules.did(data.did)
+        if did != current.did:
+            if current.did is not None:
+                raise errors.InvalidRequest(
+                    "did can be set only while the customer has none", "did"
+                )
+            fields["did"] = did
+    if not isinstance(data.name, UnsetType):
+        fields["name"] = rules.text(data.name, "name", rules.NAME_MAX)
+    if not isinstance(data.email, UnsetType):
+        fields["email"] = rules.email(data.email)
+    if not isinstance(data.phone, UnsetType):
+        fields["phone"] = rules.phone(data.phone)
+    if not isinstance(data.description, UnsetType):
+        fields["description"] = rules.text(data.description, "description", rules.DESCRIPTION_MAX)
+    if not isinstance(data.address, UnsetType):
+        old = None if current.address is None else _address_decoder.decode(current.address)
+        new = rules.address(old, _address_changes(data.address))
+        fields["address"] = None if new is None else _json.encode(new).decode()
+    metadata: dict[str, Any] | None = None
+    if not isinstance(data.metadata, UnsetType):
+        metadata = rules.metadata(_metadata_decoder.decode(current.metadata), data.metadata)
+        fields["metadata"] = _json.encode(metadata).decode()
+    fields = {k: v for k, v in fields.items() if getattr(current, k) != v}
+    if not fields:
+        return to_wire(current)
+    merged = {**current.__dict__, **fields}
+    fields["search_text"] = rules.search_text(
+        [current.id, merged["did"], merged["name"], merged["email"], merged["phone"]]
+    )
+    fields["updated_at"] = max(now_ms(), current.updated_at)
+    try:
+        repo.update(tx, current.seq, fields)
+    except UniqueViolation:
+        raise _did_taken(str(fields["did"])) from None
+    if metadata is not None:
+        repo.replace_metadata(tx, current.seq, _metadata_rows(metadata))
+    return _fetch(tx, livemode, customer_id)
+
+
+def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
+    current = repo.get_by_id(tx, livemode, customer_id, lock=True)
+    if current is None:
+        raise _not_found(customer_id)
+    repo.soft_delete(tx, current.seq, max(now_ms(), current.updated_at))
+    return DeletedCustomer(id=current.id)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def list_customers(
+    tx: Tx,
+    filters: repo.Filters,
+    order: list[tuple[str, bool]],
+    paging: PageRequest,
+) -> CustomerList:
+    total, records = repo.page(tx, filters, order, paging.page_size, paging.offset)
+    return CustomerList(
+        count=total,
+        list=[to_wire(r) for r in records],
+        paging=Paging(page=paging.page, pageSize=paging.page_size),
+    )
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` as a literal, case-insensitive substring of search_text."""
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

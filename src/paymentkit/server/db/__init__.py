@@ -1,0 +1,1 @@
+"""Storage: the engine wrapper, the schema and its migrations."""

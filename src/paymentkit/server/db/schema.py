@@ -1,0 +1,114 @@
+"""The schema the code expects, as SQLAlchemy Core tables.
+
+Only the migrations (Alembic) and the schema test use these objects; the request path runs plain SQL
+through `paymentkit.server.db.engine`. Money columns are NUMERIC(78,0) on PostgreSQL and TEXT holding a
+decimal integer on SQLite, whose own integers stop at 2^63.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = Numeric(78, 0).with_variant(Text(), "sqlite")
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("name", String(256), nullable=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("secret_hint", String(32), nullable=False),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("revoked_at", BigInteger(), nullable=True),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("did", String(128), nullable=True),
+    Column("name", String(256), nullable=True),
+    Column("email", String(512), nullable=True),
+    Column("email_lower", String(512), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("address", Text(), nullable=True),
+    Column("description", Text(), nullable=True),
+    Column("balance", Money, nullable=False, server_default=text("'0'")),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("search_text", Text(), nullable=False),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+    Column("deleted_at", BigInteger(), nullable=True),
+)
+
+_live = text("deleted_at IS NULL")
+# The DID is unique per mode among customers that are not deleted; a deleted customer frees its DID.
+Index(
+    "uq_customers_livemode_did",
+    customers.c.livemode,
+    customers.c.did,
+    unique=True,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
+Index(
+    "ix_customers_created",
+    customers.c.livemode,
+    customers.c.created_at,
+    customers.c.seq,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
+Index(
+    "ix_customers_updated",
+    customers.c.livemode,
+    customers.c.updated_at,
+    customers.c.seq,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
+Index(
+    "ix_customers_email",
+    customers.c.livemode,
+    customers.c.email_lower,
+    sqlite_where=_live,
+    postgresql_where=_live,
+)
+
+# One row per metadata key, with the value as the text a `metadata.KEY=VALUE` filter compares against;
+# kept in step with `customers.metadata` by the same transaction.
+customer_metadata = Table(
+    "customer_metadata",
+    metadata,
+    Column("customer_seq", Seq, ForeignKey("customers.seq", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("value", String(500), nullable=False),
+)
+Index("ix_customer_metadata_lookup", customer_metadata.c.key, customer_metadata.c.value)

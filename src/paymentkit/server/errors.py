@@ -1,0 +1,111 @@
+"""The error tree. Each error carries its HTTP status and a stable `code` (see API.md, Errors).
+
+APIError
+├── InvalidRequest          400 invalid_request
+│   └── UnknownParameter    400 unknown_parameter
+├── MissingReference        400 resource_missing   (an id in the body names nothing)
+├── AuthenticationRequired  401 authentication_required
+├── InvalidSignature        401 invalid_signature
+├── Forbidden               403 forbidden
+├── NotFound                404 resource_missing
+├── ResourceExists          409 resource_exists
+├── InvalidState            409 invalid_state
+├── IdempotencyKeyReused    409 idempotency_key_reused
+├── IdempotencyKeyInUse     409 idempotency_key_in_use
+├── PayloadTooLarge         413 payload_too_large
+└── InternalError           500 internal_error
+"""
+
+from __future__ import annotations
+
+
+class APIError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+class InvalidRequest(APIError):
+    status = 400
+    code = "invalid_request"
+
+
+class UnknownParameter(InvalidRequest):
+    code = "unknown_parameter"
+
+
+class MissingReference(APIError):
+    status = 400
+    code = "resource_missing"
+
+
+class AuthenticationRequired(APIError):
+    status = 401
+    code = "authentication_required"
+
+
+class InvalidSignature(APIError):
+    status = 401
+    code = "invalid_signature"
+
+
+class Forbidden(APIError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(APIError):
+    status = 404
+    code = "resource_missing"
+
+
+class ResourceExists(APIError):
+    status = 409
+    code = "resource_exists"
+
+
+class InvalidState(APIError):
+    status = 409
+    code = "invalid_state"
+
+
+class IdempotencyKeyReused(APIError):
+    status = 409
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInUse(APIError):
+    status = 409
+    code = "idempotency_key_in_use"
+
+
+class PayloadTooLarge(APIError):
+    status = 413
+    code = "payload_too_large"
+
+
+class InternalError(APIError):
+    status = 500
+    code = "internal_error"
+
+
+# Every status/code pair the API can answer with, for the OpenAPI description.
+ALL_ERRORS: tuple[type[APIError], ...] = (
+    InvalidRequest,
+    UnknownParameter,
+    MissingReference,
+    AuthenticationRequired,
+    InvalidSignature,
+    Forbidden,
+    NotFound,
+    ResourceExists,
+    InvalidState,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
+    PayloadTooLarge,
+    InternalError,
+)

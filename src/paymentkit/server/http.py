@@ -1,0 +1,196 @@
+"""The HTTP plumbing every route shares: the endpoint registry, request parsing, responses.
+
+A route is an `Endpoint`: method, path, handler and what the OpenAPI description needs (body type,
+query parameters, responses, errors). `app.py` turns the registry into Starlette routes wrapped by
+`asgi_endpoint`, which authenticates, parses and maps errors in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from paymentkit.server import errors, querystring
+
+if TYPE_CHECKING:
+    from paymentkit.server.app import Services
+
+MAX_BODY_BYTES = 1024 * 1024
+JSON = "application/json"
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+    required: bool = False
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Call], Awaitable[Reply]]
+    summary: str
+    tag: str
+    status: int = 200
+    response: Any = None
+    body: Any = None
+    query: tuple[QueryParam, ...] = ()
+    errors: tuple[type[errors.APIError], ...] = ()
+    auth: bool = True
+    extra_statuses: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return (self.handler.__doc__ or "").strip()
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    content: Any
+
+
+class Registry:
+    """Collects the endpoints of one resource module with a decorator."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self, method: str, path: str, summary: str, **options: Any
+    ) -> Callable[[Callable[[Call], Awaitable[Reply]]], Callable[[Call], Awaitable[Reply]]]:
+        def decorate(fn: Callable[[Call], Awaitable[Reply]]) -> Callable[[Call], Awaitable[Reply]]:
+            self.endpoints.append(Endpoint(method, path, fn, summary, self.tag, **options))
+            return fn
+
+        return decorate
+
+
+class Call:
+    """One authenticated request as the handlers see it."""
+
+    __slots__ = ("_body", "livemode", "path_params", "query", "request", "services")
+
+    def __init__(
+        self, request: Request, services: Services, livemode: bool, query: dict[str, Any]
+    ) -> None:
+        self.request = request
+        self.services = services
+        self.livemode = livemode
+        self.query = query
+        self.path_params: dict[str, str] = request.path_params
+        self._body: Any = None
+
+    async def json(self) -> dict[str, Any]:
+        """The JSON object body, `{}` when the request has none (GETs may carry one)."""
+        if self._body is None:
+            raw = await read_body(self.request)
+            self._body = parse_json_object(raw)
+        body: dict[str, Any] = self._body
+        return body
+
+    def path(self, name: str) -> str:
+        value = self.path_params[name]
+        if "\x00" in value:
+            raise errors.InvalidRequest("the path may not contain NUL characters", name)
+        return value
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise errors.InvalidRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidRequest("the body must be a JSON object")
+    _reject_nul(value, "")
+    return value
+
+
+def _reject_nul(value: Any, where: str) -> None:
+    # PostgreSQL text cannot hold NUL and no field has a use for it; refuse it up front (400, not 500).
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.InvalidRequest("strings may not contain NUL characters", where or None)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.InvalidRequest(
+                "strings must be valid Unicode (no lone surrogates)", where or None
+            ) from None
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else k
+            _reject_nul(k, path)
+            _reject_nul(v, path)
+    elif isinstance(value, list):
+        for v in value:
+            _reject_nul(v, where)
+
+
+def parse_query(raw: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        return querystring.parse(raw)
+    except (querystring.QueryStringError, ValueError) as exc:
+        raise errors.InvalidRequest(f"the query string cannot be read: {exc}") from None
+
+
+def json_response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
+
+
+def error_body(exc: errors.APIError, request_id: str) -> dict[str, Any]:
+    return {"code": exc.code, "error": exc.message, "param": exc.param, "request_id": request_id}
+
+
+def validation_error(exc: msgspec.ValidationError) -> errors.APIError:
+    """Map a msgspec validation message to our error with a dotted `param`."""
+    message = str(exc)
+    param: str | None = None
+    text, _, where = message.partition(" - at `$")
+    if where:
+        param = _dotted(where.rstrip("`"))
+    if text.startswith("Object contains unknown field `"):
+        name = text[len("Object contains unknown field `") : -1]
+        full = f"{param}.{name}" if param else name
+        return errors.UnknownParameter(f"Unknown or read-only parameter: {full}", full)
+    if text.startswith("Object missing required field `"):
+        name = text[len("Object missing required field `") : -1]
+        full = f"{param}.{name}" if param else name
+        return errors.InvalidRequest(f"Missing required parameter: {full}", full)
+    return errors.InvalidRequest(f"Invalid value for {param}: {text}" if param else text, param)
+
+
+def _dotted(path: str) -> str:
+    # "$.address.city" arrives here as ".address.city"; list indices as "[0]".
+    return path.lstrip(".").replace("[", ".").replace("]", "")

@@ -1,0 +1,1 @@
+"""API keys: created and revoked from the CLI, checked on every request."""

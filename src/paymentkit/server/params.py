@@ -1,0 +1,112 @@
+"""Query parameters shared by every list: paging and ordering (values arrive as strings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paymentkit.server.errors import InvalidRequest, UnknownParameter
+from paymentkit.server.http import QueryParam
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+# Far beyond any real listing, and small enough that page × pageSize stays a 64-bit OFFSET.
+MAX_PAGE = 10_000_000
+
+PAGING_PARAMS = (
+    QueryParam("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+    QueryParam(
+        "pageSize",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+    ),
+)
+LIVEMODE_PARAM = QueryParam(
+    "livemode",
+    {"type": "string", "enum": ["true", "false"]},
+    "Must agree with the API key's mode when given (403 otherwise).",
+)
+
+
+def integer(query: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise InvalidRequest(f"{name} must be an integer", name)
+    text = str(raw).strip()
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+        raise InvalidRequest(f"{name} must be an integer between {low} and {high}", name)
+    value = int(text)
+    if not low <= value <= high:
+        raise InvalidRequest(f"{name} must be an integer between {low} and {high}", name)
+    return value
+
+
+def paging(query: dict[str, Any]) -> tuple[int, int]:
+    page = integer(query, "page", 1, 1, MAX_PAGE)
+    size = integer(query, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    return page, size
+
+
+def order(
+    value: Any, sortable: set[str], default: list[tuple[str, bool]]
+) -> list[tuple[str, bool]]:
+    """`order` in every form the Node client's types allow, as [(field, descending)].
+
+    `"updated_at:ASC"`, `["updated_at", "ASC"]`, `[["updated_at", "ASC"], ["id", "DESC"]]`, and a
+    list of `"field:DIR"` strings. `id` is accepted as a tie-breaker and means creation order.
+    """
+    if value is None:
+        return default
+    items: list[Any]
+    if isinstance(value, str) or (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+        and (value[1].upper() in ("ASC", "DESC"))
+    ):
+        items = [value]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise InvalidRequest(
+            "order must be 'field:ASC|DESC' or a list of [field, direction]", "order"
+        )
+    result: list[tuple[str, bool]] = []
+    for item in items:
+        if isinstance(item, str):
+            field, _, direction = item.partition(":")
+        elif (
+            isinstance(item, list) and len(item) in (1, 2) and all(isinstance(v, str) for v in item)
+        ):
+            field, direction = item[0], (item[1] if len(item) == 2 else "")
+        else:
+            raise InvalidRequest("order entries must be 'field:DIR' or [field, DIR]", "order")
+        field = field.strip()
+        direction = direction.strip().upper() or "ASC"
+        if direction not in ("ASC", "DESC"):
+            raise InvalidRequest("order direction must be ASC or DESC", "order")
+        if field == "id":
+            continue  # ties already fall back to creation order
+        if field not in sortable:
+            raise InvalidRequest(
+                f"order field must be one of {', '.join(sorted(sortable))}", "order"
+            )
+        result.append((field, direction == "DESC"))
+    return result or default
+
+
+def reject_unknown(
+    query: dict[str, Any], allowed: set[str], prefixes: tuple[str, ...] = ()
+) -> None:
+    for name in query:
+        if name not in allowed and not name.startswith(prefixes):
+            raise UnknownParameter(f"Unknown query parameter: {name}", name)
+
+
+def string(query: dict[str, Any], name: str) -> str | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string", name)
+    return value
