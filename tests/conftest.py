@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
 
 from paymentkit.server.app import create_app
@@ -27,6 +28,8 @@ from paymentkit.server.keys import service as keys
 
 PG_URL = os.environ.get("PAYMENTKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("PAYMENTKIT_REQUIRE_POSTGRES") == "1"
+# Secret settings are encrypted with this key; without it the app would write a key file.
+os.environ.setdefault("PAYMENTKIT_SECRET_KEY", Fernet.generate_key().decode())
 
 
 def _pg_unavailable_reason() -> str | None:

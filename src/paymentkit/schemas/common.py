@@ -30,3 +30,7 @@ class ErrorBody(msgspec.Struct):
 
 class Health(msgspec.Struct):
     ok: bool
+
+
+class NoBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Actions that take no parameters: any field sent is refused by name."""

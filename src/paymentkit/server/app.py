@@ -18,15 +18,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paymentkit.server import auth, errors
 from paymentkit.server.config import Settings
+from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.db.engine import Database
 from paymentkit.server.http import Call, Endpoint, error_body, json_response, parse_query
 from paymentkit.server.ids import new_id
+from paymentkit.server.invoices.routes import api as invoices_api
 from paymentkit.server.openapi import DOCS_HTML, openapi_document
+from paymentkit.server.payment_currencies.routes import api as currencies_api
+from paymentkit.server.payment_methods.routes import api as methods_api
+from paymentkit.server.subscriptions.routes import api as subscriptions_api
 
 log = logging.getLogger("paymentkit")
 
-ENDPOINTS: list[Endpoint] = [*customers_api.endpoints]
+ENDPOINTS: list[Endpoint] = [
+    *customers_api.endpoints,
+    *methods_api.endpoints,
+    *currencies_api.endpoints,
+    *subscriptions_api.endpoints,
+    *invoices_api.endpoints,
+]
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -34,6 +45,7 @@ _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 class Services:
     db: Database
     keys: auth.KeyAuthenticator
+    box: SecretBox
 
 
 def asgi_endpoint(
@@ -107,7 +119,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """The ASGI application (uvicorn calls this as a factory)."""
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url)
-    services = Services(db=db, keys=auth.KeyAuthenticator(db))
+    secret_key = settings.secret_key or load_or_create_key(key_file_for(db.url.sqlite_path))
+    services = Services(db=db, keys=auth.KeyAuthenticator(db), box=SecretBox(secret_key))
     document = openapi_document(ENDPOINTS)
 
     async def healthz(request: Request) -> Response:

@@ -14,6 +14,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "info"
+    # Fernet key for secret settings; None: PAYMENTKIT_SECRET_KEY or the key file (see crypto.py).
+    secret_key: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -22,6 +24,7 @@ class Settings:
             "host": os.environ.get("PAYMENTKIT_HOST", "127.0.0.1"),
             "port": int(os.environ.get("PAYMENTKIT_PORT", "8080")),
             "log_level": os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
+            "secret_key": os.environ.get("PAYMENTKIT_SECRET_KEY") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

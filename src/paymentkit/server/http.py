@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from paymentkit.server.app import Services
 
 MAX_BODY_BYTES = 1024 * 1024
+T = TypeVar("T")
 JSON = "application/json"
 
 _encoder = msgspec.json.Encoder()
@@ -59,6 +60,16 @@ class Endpoint:
 class Reply:
     status: int
     content: Any
+
+
+# Errors every authenticated route can answer with, and those of routes that read a body.
+READ_ERRORS: tuple[type[errors.APIError], ...] = (
+    errors.AuthenticationRequired,
+    errors.Forbidden,
+    errors.InvalidRequest,
+    errors.UnknownParameter,
+)
+WRITE_ERRORS = (*READ_ERRORS, errors.PayloadTooLarge)
 
 
 class Registry:
@@ -194,3 +205,11 @@ def validation_error(exc: msgspec.ValidationError) -> errors.APIError:
 def _dotted(path: str) -> str:
     # "$.address.city" arrives here as ".address.city"; list indices as "[0]".
     return path.lstrip(".").replace("[", ".").replace("]", "")
+
+
+def convert(body: dict[str, Any], model: type[T]) -> T:
+    """A request body as `model`, with msgspec's complaints turned into 400s naming the field."""
+    try:
+        return msgspec.convert(body, model)
+    except msgspec.ValidationError as exc:
+        raise validation_error(exc) from None

@@ -110,3 +110,21 @@ def string(query: dict[str, Any], name: str) -> str | None:
     if not isinstance(value, str):
         raise InvalidRequest(f"{name} must be a string", name)
     return value
+
+
+def filters(
+    query: dict[str, Any], names: tuple[str, ...], choices: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, str]:
+    """Exact-match list filters: the named string parameters present in the query, checked against
+    their allowed values; any other parameter (but paging and livemode) is refused."""
+    reject_unknown(query, {*names, "page", "pageSize", "livemode"})
+    out: dict[str, str] = {}
+    for name in names:
+        value = string(query, name)
+        if value is None:
+            continue
+        allowed = (choices or {}).get(name)
+        if allowed is not None and value not in allowed:
+            raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", name)
+        out[name] = value
+    return out

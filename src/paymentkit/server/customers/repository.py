@@ -9,9 +9,12 @@ from typing import Any
 from paymentkit.server.db.engine import Row, Tx
 
 # Order of the columns every read returns; `record()` below depends on it.
+# `delinquent` is derived, never stored: true exactly while an invoice of the customer is
+# uncollectible (one probe of ix_invoices_customer_status).
 _SELECT = (
     "SELECT seq, id, livemode, did, name, email, phone, address, description, {balance},"
-    " metadata, created_at, updated_at FROM customers"
+    " metadata, created_at, updated_at, EXISTS (SELECT 1 FROM invoices i"
+    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible') FROM customers"
 )
 LIVE = "deleted_at IS NULL"
 
@@ -31,6 +34,7 @@ class CustomerRecord:
     metadata: str  # JSON text
     created_at: int
     updated_at: int
+    delinquent: bool
 
 
 def _select(tx: Tx) -> str:
@@ -40,6 +44,7 @@ def _select(tx: Tx) -> str:
 def _record(row: Row) -> CustomerRecord:
     r = CustomerRecord(*row)
     r.livemode = bool(r.livemode)
+    r.delinquent = bool(r.delinquent)
     return r
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from paymentkit.schemas.billing import OverdueInvoices
 from paymentkit.schemas.customers import (
     Customer,
     CustomerInput,
@@ -14,9 +15,16 @@ from paymentkit.schemas.customers import (
     RetrieveOptions,
 )
 from paymentkit.server import errors, params
+from paymentkit.server.customers import overdue, rules, service
 from paymentkit.server.customers import repository as repo
-from paymentkit.server.customers import rules, service
-from paymentkit.server.http import Call, QueryParam, Registry, Reply, validation_error
+from paymentkit.server.http import (
+    READ_ERRORS,
+    Call,
+    QueryParam,
+    Registry,
+    Reply,
+    validation_error,
+)
 
 api = Registry("Customers")
 
@@ -201,6 +209,27 @@ def _flag(value: Any, name: str) -> bool:
     if value in ("true", "false"):
         return bool(value == "true")
     raise errors.InvalidRequest(f"{name} must be true or false", name)
+
+
+@api.route(
+    "GET",
+    "/api/customers/{id}/overdue/invoices",
+    "The customer's overdue invoices",
+    response=OverdueInvoices,
+    query=(params.LIVEMODE_PARAM,),
+    errors=(*READ_ERRORS, errors.NotFound),
+)
+async def overdue_invoices(call: Call) -> Reply:
+    """The customer (by id or DID), every `uncollectible` invoice oldest first, a summary per
+    currency id with the exact sum of `amount_remaining`, the currency and its payment method
+    (settings redacted), and the number of distinct subscriptions among those invoices."""
+    params.reject_unknown(call.query, {"livemode"})
+    id_or_did = call.path("id")
+    await call.json()  # the Node client may send an empty body; anything else is ignored
+    result = await call.services.db.transaction(
+        lambda tx: overdue.overdue_invoices(tx, call.livemode, id_or_did)
+    )
+    return Reply(200, result)
 
 
 @api.route(

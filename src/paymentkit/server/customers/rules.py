@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from iso3166 import countries_by_alpha2
 from msgspec import UNSET, UnsetType
 
-from paymentkit.schemas.common import MetadataValue
 from paymentkit.server.errors import InvalidRequest
+from paymentkit.server.validation import (
+    METADATA_KEY_MAX,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX,
+    metadata,
+    metadata_text,
+    text,
+)
+
+__all__ = [
+    "METADATA_KEY_MAX",
+    "METADATA_MAX_KEYS",
+    "METADATA_VALUE_MAX",
+    "metadata",
+    "metadata_text",
+    "text",
+]
 
 NAME_MAX = 256
 DESCRIPTION_MAX = 1000
 ADDRESS_FIELD_MAX = 200
 EMAIL_MAX = 512
-METADATA_MAX_KEYS = 50
-METADATA_KEY_MAX = 40
-METADATA_VALUE_MAX = 500
 DID_MAX = 128
 ADDRESS_FIELDS = ("country", "state", "city", "line1", "line2", "postal_code")
 
 DID_PREFIX = "did:abt:"
 _BASE58_DID = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
-
-
-def text(value: str | None, param: str, limit: int) -> str | None:
-    """Trimmed text; empty means absent."""
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidRequest(f"{param} must be at most {limit} characters", param)
-    return value or None
 
 
 def email(value: str | None) -> str | None:
@@ -124,41 +126,6 @@ def address(
         else:
             merged[name] = cleaned
     return merged or None
-
-
-def metadata(
-    current: dict[str, MetadataValue], changes: dict[str, Any] | None
-) -> dict[str, MetadataValue]:
-    """Merge metadata key by key: null or "" removes a key; None for `changes` clears all."""
-    if changes is None:
-        return {}
-    if len(changes) > METADATA_MAX_KEYS:
-        raise InvalidRequest(f"metadata may have at most {METADATA_MAX_KEYS} keys", "metadata")
-    merged = dict(current)
-    for key, value in changes.items():
-        param = f"metadata.{key}"
-        if not key or len(key) > METADATA_KEY_MAX:
-            raise InvalidRequest(f"metadata keys must be 1 to {METADATA_KEY_MAX} characters", param)
-        if value is None or value == "":
-            merged.pop(key, None)
-            continue
-        if not isinstance(value, str | int | float | bool):
-            raise InvalidRequest("metadata values must be strings, numbers or booleans", param)
-        if len(metadata_text(value)) > METADATA_VALUE_MAX:
-            raise InvalidRequest(
-                f"metadata values must be at most {METADATA_VALUE_MAX} characters", param
-            )
-        merged[key] = value
-    if len(merged) > METADATA_MAX_KEYS:
-        raise InvalidRequest(f"metadata may have at most {METADATA_MAX_KEYS} keys", "metadata")
-    return merged
-
-
-def metadata_text(value: MetadataValue) -> str:
-    """How a metadata value compares with a `metadata.KEY=VALUE` filter (query values are strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def search_text(fields: list[str | None]) -> str:

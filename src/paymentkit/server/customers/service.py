@@ -22,6 +22,8 @@ from paymentkit.server.customers import repository as repo
 from paymentkit.server.customers import rules
 from paymentkit.server.db.engine import Tx, UniqueViolation
 from paymentkit.server.ids import iso_ms, new_id, now_ms
+from paymentkit.server.invoices import repository as invoices
+from paymentkit.server.subscriptions import repository as subscriptions
 
 _json = msgspec.json.Encoder()
 _address_decoder = msgspec.json.Decoder(dict[str, str])
@@ -38,7 +40,7 @@ def to_wire(r: repo.CustomerRecord) -> Customer:
         address=None if r.address is None else msgspec.json.decode(r.address, type=Address),
         description=r.description,
         balance=r.balance,
-        delinquent=False,
+        delinquent=r.delinquent,
         livemode=r.livemode,
         metadata=_metadata_decoder.decode(r.metadata),
         created_at=iso_ms(r.created_at),
@@ -195,7 +197,7 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
     fields = {k: v for k, v in fields.items() if getattr(current, k) != v}
     if not fields:
         return to_wire(current)
-    merged = {**current.__dict__, **fields}
+    merged = {**vars(current), **fields}
     fields["search_text"] = rules.search_text(
         [current.id, merged["did"], merged["name"], merged["email"], merged["phone"]]
     )
@@ -213,6 +215,14 @@ def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
     current = repo.get_by_id(tx, livemode, customer_id, lock=True)
     if current is None:
         raise _not_found(customer_id)
+    if invoices.has_open_or_uncollectible(tx, current.id):
+        raise errors.InvalidState(
+            "The customer has open or uncollectible invoices; pay or void them before deleting"
+        )
+    if subscriptions.has_unended(tx, current.id):
+        raise errors.InvalidState(
+            "The customer has subscriptions that are not canceled; cancel them before deleting"
+        )
     repo.soft_delete(tx, current.seq, max(now_ms(), current.updated_at))
     return DeletedCustomer(id=current.id)
 

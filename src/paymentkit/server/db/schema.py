@@ -112,3 +112,93 @@ customer_metadata = Table(
     Column("value", String(500), nullable=False),
 )
 Index("ix_customer_metadata_lookup", customer_metadata.c.key, customer_metadata.c.value)
+
+# -- billing objects (migration 0002) ---------------------------------------------------------
+
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text(), nullable=True),
+    Column("active", Boolean(), nullable=False),
+    # Fernet token of the JSON settings object; the key comes from PAYMENTKIT_SECRET_KEY.
+    Column("settings_encrypted", Text(), nullable=True),
+    Column("settings_keys", Text(), nullable=False, server_default=text("'[]'")),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index("ix_payment_methods_list", payment_methods.c.livemode, payment_methods.c.created_at)
+
+payment_currencies = Table(
+    "payment_currencies",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("payment_method_id", String(32), ForeignKey("payment_methods.id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("decimal", Integer(), nullable=False),
+    Column("active", Boolean(), nullable=False),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index("ix_payment_currencies_list", payment_currencies.c.livemode, payment_currencies.c.created_at)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", String(32), ForeignKey("payment_currencies.id"), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("canceled_at", BigInteger(), nullable=True),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index("ix_subscriptions_customer", subscriptions.c.customer_id, subscriptions.c.status)
+Index("ix_subscriptions_list", subscriptions.c.livemode, subscriptions.c.created_at)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customers.id"), nullable=False),
+    Column("currency_id", String(32), ForeignKey("payment_currencies.id"), nullable=False),
+    Column("subscription_id", String(32), ForeignKey("subscriptions.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("amount_due", Money, nullable=False),
+    Column("amount_paid", Money, nullable=False),
+    Column("amount_remaining", Money, nullable=False),
+    Column("due_date", BigInteger(), nullable=True),
+    Column("period_start", BigInteger(), nullable=True),
+    Column("period_end", BigInteger(), nullable=True),
+    Column("description", Text(), nullable=True),
+    Column("finalized_at", BigInteger(), nullable=True),
+    Column("marked_uncollectible_at", BigInteger(), nullable=True),
+    Column("paid_at", BigInteger(), nullable=True),
+    Column("voided_at", BigInteger(), nullable=True),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+# Overdue lookups and `delinquent` read a customer's invoices by status, oldest first.
+Index(
+    "ix_invoices_customer_status",
+    invoices.c.customer_id,
+    invoices.c.status,
+    invoices.c.created_at,
+    invoices.c.seq,
+)
+Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at)

@@ -1,0 +1,217 @@
+"""Billing objects on the wire: payment methods, payment currencies, subscriptions, invoices, and
+the customer's overdue-invoices summary."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from paymentkit.schemas.common import Amount, Metadata, MetadataValue, Paging
+from paymentkit.schemas.customers import Customer
+
+MethodType = Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
+SubscriptionStatus = Literal[
+    "active", "past_due", "paused", "canceled", "incomplete", "incomplete_expired", "trialing"
+]
+InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
+MetadataInput = dict[str, MetadataValue | None] | None | UnsetType
+Str = str | None | UnsetType
+# Amounts in requests: a decimal integer string (or a JSON integer), any size up to 78 digits.
+AmountInput = Annotated[str | int, msgspec.Meta(description="Integer amount, as a string")]
+
+REDACTED = "[redacted]"
+
+
+# -- payment methods --------------------------------------------------------------------------
+
+
+class PaymentMethodCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """`settings` (API keys of the processor, for example) are encrypted at rest and never returned;
+    responses show each settings key with the value "[redacted]"."""
+
+    type: MethodType
+    name: str
+    description: Str = UNSET
+    active: bool | UnsetType = UNSET
+    settings: dict[str, str | None] | UnsetType | None = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class PaymentMethodUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """Partial update; `settings` and `metadata` merge key by key (null removes a key)."""
+
+    name: str | UnsetType = UNSET
+    description: Str = UNSET
+    active: bool | UnsetType = UNSET
+    settings: dict[str, str | None] | UnsetType | None = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class PaymentMethod(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "payment_method"
+    type: str
+    name: str
+    description: str | None
+    active: bool
+    settings: dict[str, str]
+    livemode: bool
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+
+
+# -- payment currencies -----------------------------------------------------------------------
+
+
+class PaymentCurrencyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    payment_method_id: str
+    name: str
+    symbol: str
+    decimal: Annotated[int, msgspec.Meta(ge=0, le=18)]
+    active: bool | UnsetType = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class PaymentCurrencyUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | UnsetType = UNSET
+    symbol: str | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class PaymentCurrency(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "payment_currency"
+    payment_method_id: str
+    name: str
+    symbol: str
+    decimal: int
+    active: bool
+    livemode: bool
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A subscription of a customer in a currency; `status` defaults to active (create it as
+    `canceled` is refused: cancel instead)."""
+
+    customer_id: str
+    currency_id: str
+    status: SubscriptionStatus | UnsetType = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class Subscription(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "subscription"
+    customer_id: str
+    currency_id: str
+    status: str
+    canceled_at: int | None
+    livemode: bool
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+
+
+# -- invoices ---------------------------------------------------------------------------------
+
+
+class InvoiceCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A draft invoice. `due_date`, `period_start` and `period_end` are unix seconds."""
+
+    customer_id: str
+    currency_id: str
+    amount_due: AmountInput
+    subscription_id: str | UnsetType | None = UNSET
+    description: Str = UNSET
+    due_date: int | UnsetType | None = UNSET
+    period_start: int | UnsetType | None = UNSET
+    period_end: int | UnsetType | None = UNSET
+    metadata: MetadataInput = UNSET
+
+
+class InvoicePay(msgspec.Struct, forbid_unknown_fields=True):
+    """Without `amount`, pays what remains."""
+
+    amount: AmountInput | UnsetType = UNSET
+
+
+class StatusTransitions(msgspec.Struct):
+    finalized_at: int | None = None
+    marked_uncollectible_at: int | None = None
+    paid_at: int | None = None
+    voided_at: int | None = None
+
+
+class Invoice(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "invoice"
+    customer_id: str
+    currency_id: str
+    subscription_id: str | None
+    status: str
+    amount_due: Amount
+    amount_paid: Amount
+    amount_remaining: Amount
+    due_date: int | None
+    period_start: int | None
+    period_end: int | None
+    description: str | None
+    status_transitions: StatusTransitions
+    livemode: bool
+    metadata: Metadata
+    created_at: str
+    updated_at: str
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+class PaymentMethodList(msgspec.Struct):
+    count: int
+    list: builtins.list[PaymentMethod]
+    paging: Paging
+
+
+class PaymentCurrencyList(msgspec.Struct):
+    count: int
+    list: builtins.list[PaymentCurrency]
+    paging: Paging
+
+
+class SubscriptionList(msgspec.Struct):
+    count: int
+    list: builtins.list[Subscription]
+    paging: Paging
+
+
+class InvoiceList(msgspec.Struct):
+    count: int
+    list: builtins.list[Invoice]
+    paging: Paging
+
+
+# -- overdue ----------------------------------------------------------------------------------
+
+
+class OverdueSummary(msgspec.Struct):
+    amount: Amount
+    currency: PaymentCurrency
+    method: PaymentMethod
+
+
+class OverdueInvoices(msgspec.Struct):
+    customer: Customer
+    invoices: builtins.list[Invoice]
+    summary: dict[str, OverdueSummary]
+    subscriptionCount: int

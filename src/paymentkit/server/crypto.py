@@ -1,0 +1,68 @@
+"""Encryption at rest for secret settings (Fernet: AES-128-CBC + HMAC-SHA256, from `cryptography`).
+
+The key is PAYMENTKIT_SECRET_KEY (a Fernet key: 32 bytes, url-safe base64). When it is not set,
+`paymentkit serve` generates one on first run and keeps it in `secret.key` beside the SQLite file
+(or in ./paymentkit-data for PostgreSQL), readable by its owner only. Every worker of one
+deployment must use the same key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+ENV = "PAYMENTKIT_SECRET_KEY"
+KEY_FILE = "secret.key"
+
+
+class SecretBox:
+    def __init__(self, key: str | bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"{ENV} must be a Fernet key (32 bytes, url-safe base64); "
+                "make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from exc
+
+    def encrypt(self, plaintext: bytes) -> str:
+        return self._fernet.encrypt(plaintext).decode()
+
+    def decrypt(self, token: str) -> bytes:
+        try:
+            return self._fernet.decrypt(token.encode())
+        except InvalidToken:
+            raise RuntimeError(
+                f"stored settings cannot be decrypted: {ENV} is not the key they were written with"
+            ) from None
+
+
+def key_file_for(sqlite_path: Path | None) -> Path:
+    folder = sqlite_path.parent if sqlite_path is not None else Path("paymentkit-data")
+    return folder / KEY_FILE
+
+
+def load_or_create_key(key_file: Path) -> str:
+    """The configured key, else the one in `key_file`, else a new one written there (mode 0600)."""
+    configured = os.environ.get(ENV)
+    if configured:
+        return configured
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def existing_key(key_file: Path) -> str | None:
+    """The configured key or the one in `key_file`, without creating anything."""
+    return os.environ.get(ENV) or (key_file.read_text().strip() if key_file.exists() else None)

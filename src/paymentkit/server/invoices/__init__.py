@@ -1,0 +1,1 @@
+"""Invoices, their state machine and exact money."""

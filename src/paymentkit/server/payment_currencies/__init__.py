@@ -1,0 +1,1 @@
+"""Payment currencies: what amounts are counted in, each tied to a payment method."""

@@ -1,0 +1,107 @@
+"""Payment currency rules: each belongs to an existing payment method of the same mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UnsetType
+
+from paymentkit.schemas.billing import (
+    PaymentCurrency,
+    PaymentCurrencyCreate,
+    PaymentCurrencyList,
+    PaymentCurrencyUpdate,
+)
+from paymentkit.schemas.common import Paging
+from paymentkit.server import errors, validation
+from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.ids import iso_ms, new_id, now_ms
+from paymentkit.server.payment_currencies import repository as repo
+from paymentkit.server.payment_methods import repository as methods
+
+NAME_MAX = 256
+SYMBOL_MAX = 32
+
+_json = msgspec.json.Encoder()
+_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def to_wire(row: Row) -> PaymentCurrency:
+    id_, livemode, method_id, name, symbol, decimal, active, metadata, created, updated = row
+    return PaymentCurrency(
+        id=id_,
+        payment_method_id=method_id,
+        name=name,
+        symbol=symbol,
+        decimal=int(decimal),
+        active=bool(active),
+        livemode=bool(livemode),
+        metadata=_metadata_decoder.decode(metadata),
+        created_at=iso_ms(created),
+        updated_at=iso_ms(updated),
+    )
+
+
+def create(tx: Tx, livemode: bool, data: PaymentCurrencyCreate) -> PaymentCurrency:
+    if methods.get(tx, livemode, data.payment_method_id) is None:
+        raise errors.MissingReference(
+            f"No such payment method: {data.payment_method_id}", "payment_method_id"
+        )
+    now = now_ms()
+    currency_id = new_id("pc")
+    metadata = validation.metadata(
+        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
+    )
+    repo.insert(
+        tx,
+        {
+            "id": currency_id,
+            "livemode": livemode,
+            "payment_method_id": data.payment_method_id,
+            "name": validation.required_text(data.name, "name", NAME_MAX),
+            "symbol": validation.required_text(data.symbol, "symbol", SYMBOL_MAX),
+            "decimal": data.decimal,
+            "active": True if isinstance(data.active, UnsetType) else data.active,
+            "metadata": _json.encode(metadata).decode(),
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return retrieve(tx, livemode, currency_id)
+
+
+def retrieve(tx: Tx, livemode: bool, currency_id: str) -> PaymentCurrency:
+    row = repo.get(tx, livemode, currency_id)
+    if row is None:
+        raise errors.NotFound(f"No such payment currency: {currency_id}")
+    return to_wire(row)
+
+
+def update(
+    tx: Tx, livemode: bool, currency_id: str, data: PaymentCurrencyUpdate
+) -> PaymentCurrency:
+    row = repo.get(tx, livemode, currency_id, lock=True)
+    if row is None:
+        raise errors.NotFound(f"No such payment currency: {currency_id}")
+    fields: dict[str, Any] = {}
+    if not isinstance(data.name, UnsetType):
+        fields["name"] = validation.required_text(data.name, "name", NAME_MAX)
+    if not isinstance(data.symbol, UnsetType):
+        fields["symbol"] = validation.required_text(data.symbol, "symbol", SYMBOL_MAX)
+    if not isinstance(data.active, UnsetType):
+        fields["active"] = data.active
+    if not isinstance(data.metadata, UnsetType):
+        metadata = validation.metadata(_metadata_decoder.decode(row[7]), data.metadata)
+        fields["metadata"] = _json.encode(metadata).decode()
+    if fields:
+        fields["updated_at"] = max(now_ms(), int(row[9]))
+        repo.update(tx, currency_id, fields)
+    return retrieve(tx, livemode, currency_id)
+
+
+def list_currencies(tx: Tx, livemode: bool, page: int, size: int) -> PaymentCurrencyList:
+    total, rows = repo.page(tx, livemode, size, (page - 1) * size)
+    return PaymentCurrencyList(
+        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+    )

@@ -1,0 +1,1 @@
+"""Payment methods: where money comes from (Stripe, chain wallets), with encrypted settings."""

@@ -1,0 +1,157 @@
+"""Payment method rules. Settings are secret: encrypted at rest, shown only as redacted keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UnsetType
+
+from paymentkit.schemas.billing import (
+    REDACTED,
+    PaymentMethod,
+    PaymentMethodCreate,
+    PaymentMethodList,
+    PaymentMethodUpdate,
+)
+from paymentkit.schemas.common import Paging
+from paymentkit.server import errors, validation
+from paymentkit.server.crypto import SecretBox
+from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.ids import iso_ms, new_id, now_ms
+from paymentkit.server.payment_methods import repository as repo
+
+NAME_MAX = 256
+DESCRIPTION_MAX = 1000
+SETTINGS_MAX_KEYS = 20
+SETTINGS_KEY_MAX = 64
+SETTINGS_VALUE_MAX = 4096
+
+_json = msgspec.json.Encoder()
+_keys_decoder = msgspec.json.Decoder(list[str])
+_settings_decoder = msgspec.json.Decoder(dict[str, str])
+_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def to_wire(row: Row) -> PaymentMethod:
+    id_, livemode, type_, name, description, active, keys, metadata, created, updated = row
+    return PaymentMethod(
+        id=id_,
+        type=type_,
+        name=name,
+        description=description,
+        active=bool(active),
+        settings=dict.fromkeys(_keys_decoder.decode(keys), REDACTED),
+        livemode=bool(livemode),
+        metadata=_metadata_decoder.decode(metadata),
+        created_at=iso_ms(created),
+        updated_at=iso_ms(updated),
+    )
+
+
+def _merge_settings(
+    current: dict[str, str], changes: dict[str, str | None] | None
+) -> dict[str, str]:
+    if changes is None:
+        return {}
+    merged = dict(current)
+    for key, value in changes.items():
+        param = f"settings.{key}"
+        if not key or len(key) > SETTINGS_KEY_MAX:
+            raise errors.InvalidRequest(
+                f"settings keys must be 1 to {SETTINGS_KEY_MAX} characters", param
+            )
+        if value is None or value == "":
+            merged.pop(key, None)
+        elif len(value) > SETTINGS_VALUE_MAX:
+            raise errors.InvalidRequest(
+                f"settings values must be at most {SETTINGS_VALUE_MAX} characters", param
+            )
+        else:
+            merged[key] = value
+    if len(merged) > SETTINGS_MAX_KEYS:
+        raise errors.InvalidRequest(
+            f"settings may have at most {SETTINGS_MAX_KEYS} keys", "settings"
+        )
+    return merged
+
+
+def _sealed(box: SecretBox, settings: dict[str, str]) -> dict[str, Any]:
+    return {
+        "settings_encrypted": box.encrypt(_json.encode(settings)) if settings else None,
+        "settings_keys": _json.encode(sorted(settings)).decode(),
+    }
+
+
+def create(tx: Tx, box: SecretBox, livemode: bool, data: PaymentMethodCreate) -> PaymentMethod:
+    now = now_ms()
+    method_id = new_id("pm")
+    settings = _merge_settings({}, None if isinstance(data.settings, UnsetType) else data.settings)
+    metadata = validation.metadata(
+        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
+    )
+    repo.insert(
+        tx,
+        {
+            "id": method_id,
+            "livemode": livemode,
+            "type": data.type,
+            "name": validation.required_text(data.name, "name", NAME_MAX),
+            "description": validation.text(
+                None if isinstance(data.description, UnsetType) else data.description,
+                "description",
+                DESCRIPTION_MAX,
+            ),
+            "active": True if isinstance(data.active, UnsetType) else data.active,
+            **_sealed(box, settings),
+            "metadata": _json.encode(metadata).decode(),
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return retrieve(tx, livemode, method_id)
+
+
+def retrieve(tx: Tx, livemode: bool, method_id: str) -> PaymentMethod:
+    row = repo.get(tx, livemode, method_id)
+    if row is None:
+        raise errors.NotFound(f"No such payment method: {method_id}")
+    return to_wire(row)
+
+
+def settings_of(tx: Tx, box: SecretBox, method_id: str) -> dict[str, str]:
+    """The decrypted settings, for code that talks to the processor; never for responses."""
+    token = repo.encrypted_settings(tx, method_id)
+    return {} if token is None else _settings_decoder.decode(box.decrypt(token))
+
+
+def update(
+    tx: Tx, box: SecretBox, livemode: bool, method_id: str, data: PaymentMethodUpdate
+) -> PaymentMethod:
+    row = repo.get(tx, livemode, method_id, lock=True)
+    if row is None:
+        raise errors.NotFound(f"No such payment method: {method_id}")
+    fields: dict[str, Any] = {}
+    if not isinstance(data.name, UnsetType):
+        fields["name"] = validation.required_text(data.name, "name", NAME_MAX)
+    if not isinstance(data.description, UnsetType):
+        fields["description"] = validation.text(data.description, "description", DESCRIPTION_MAX)
+    if not isinstance(data.active, UnsetType):
+        fields["active"] = data.active
+    if not isinstance(data.settings, UnsetType):
+        current = settings_of(tx, box, method_id)
+        fields.update(_sealed(box, _merge_settings(current, data.settings)))
+    if not isinstance(data.metadata, UnsetType):
+        metadata = validation.metadata(_metadata_decoder.decode(row[7]), data.metadata)
+        fields["metadata"] = _json.encode(metadata).decode()
+    if fields:
+        fields["updated_at"] = max(now_ms(), int(row[9]))
+        repo.update(tx, method_id, fields)
+    return retrieve(tx, livemode, method_id)
+
+
+def list_methods(tx: Tx, livemode: bool, page: int, size: int) -> PaymentMethodList:
+    total, rows = repo.page(tx, livemode, size, (page - 1) * size)
+    return PaymentMethodList(
+        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+    )

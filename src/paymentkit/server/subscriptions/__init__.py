@@ -1,0 +1,1 @@
+"""Subscriptions of customers in a currency."""

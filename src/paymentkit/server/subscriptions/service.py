@@ -1,0 +1,102 @@
+"""Subscription rules: references must exist in the same mode; cancel ends it once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UnsetType
+
+from paymentkit.schemas.billing import Subscription, SubscriptionCreate, SubscriptionList
+from paymentkit.schemas.common import Paging
+from paymentkit.server import errors, validation
+from paymentkit.server.customers import repository as customers
+from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.ids import iso_ms, new_id, now_ms
+from paymentkit.server.payment_currencies import repository as currencies
+from paymentkit.server.subscriptions import repository as repo
+
+_json = msgspec.json.Encoder()
+_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def to_wire(row: Row) -> Subscription:
+    id_, livemode, customer_id, currency_id, status, canceled_at, metadata, created, updated = row
+    return Subscription(
+        id=id_,
+        customer_id=customer_id,
+        currency_id=currency_id,
+        status=status,
+        canceled_at=None if canceled_at is None else int(canceled_at),
+        livemode=bool(livemode),
+        metadata=_metadata_decoder.decode(metadata),
+        created_at=iso_ms(created),
+        updated_at=iso_ms(updated),
+    )
+
+
+def require_customer(tx: Tx, livemode: bool, customer_id: str) -> None:
+    if not customer_id.startswith("cus_") or customers.get_by_id(tx, livemode, customer_id) is None:
+        raise errors.MissingReference(f"No such customer: {customer_id}", "customer_id")
+
+
+def require_currency(tx: Tx, livemode: bool, currency_id: str) -> None:
+    if currencies.get(tx, livemode, currency_id) is None:
+        raise errors.MissingReference(f"No such payment currency: {currency_id}", "currency_id")
+
+
+def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
+    require_customer(tx, livemode, data.customer_id)
+    require_currency(tx, livemode, data.currency_id)
+    status = "active" if isinstance(data.status, UnsetType) else data.status
+    if status == "canceled":
+        raise errors.InvalidRequest(
+            "a subscription cannot be created canceled; create it and cancel it", "status"
+        )
+    metadata = validation.metadata(
+        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
+    )
+    now = now_ms()
+    subscription_id = new_id("sub")
+    repo.insert(
+        tx,
+        {
+            "id": subscription_id,
+            "livemode": livemode,
+            "customer_id": data.customer_id,
+            "currency_id": data.currency_id,
+            "status": status,
+            "metadata": _json.encode(metadata).decode(),
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return retrieve(tx, livemode, subscription_id)
+
+
+def retrieve(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
+    row = repo.get(tx, livemode, subscription_id)
+    if row is None:
+        raise errors.NotFound(f"No such subscription: {subscription_id}")
+    return to_wire(row)
+
+
+def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
+    row = repo.get(tx, livemode, subscription_id, lock=True)
+    if row is None:
+        raise errors.NotFound(f"No such subscription: {subscription_id}")
+    status = row[4]
+    if status in repo.ENDED:
+        raise errors.InvalidState(f"A subscription whose status is {status} cannot be canceled")
+    now = max(now_ms(), int(row[8]))
+    repo.cancel(tx, subscription_id, now // 1000, now)
+    return retrieve(tx, livemode, subscription_id)
+
+
+def list_subscriptions(
+    tx: Tx, livemode: bool, filters: dict[str, str], page: int, size: int
+) -> SubscriptionList:
+    total, rows = repo.page(tx, livemode, filters, size, (page - 1) * size)
+    return SubscriptionList(
+        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+    )
