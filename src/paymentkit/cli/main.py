@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from paymentkit import __version__
+
+if TYPE_CHECKING:
+    from paymentkit.server.db.engine import DatabaseURL
 
 DATABASE_URL = click.option(
     "--database-url",
@@ -77,6 +81,7 @@ def serve(host: str, port: int, database_url: str | None, workers: int, access_l
         db.close()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     click.echo(f"paymentkit {__version__} on {DatabaseURL.parse(url).redacted()}", err=True)
+    _secret_key_notice(DatabaseURL.parse(url))
     if created is not None:
         _, secret = created
         click.echo(
@@ -98,6 +103,26 @@ def serve(host: str, port: int, database_url: str | None, workers: int, access_l
         log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
         server_header=False,
     )
+
+
+def _secret_key_notice(url: DatabaseURL) -> None:
+    """Make sure a key for secret settings exists before workers start, and say where it lives."""
+    from paymentkit.server.crypto import ENV, key_file_for, load_or_create_key
+
+    if os.environ.get(ENV):
+        return
+    key_file = key_file_for(url.sqlite_path)
+    existed = key_file.exists()
+    load_or_create_key(key_file)
+    if not existed:
+        click.echo(
+            f"Generated the key for secret settings: {key_file} (keep it with the data)", err=True
+        )
+    if url.dialect == "postgresql":
+        click.echo(
+            f"Note: {ENV} is not set; every worker and host must share the key in {key_file}.",
+            err=True,
+        )
 
 
 @main.command()
@@ -162,10 +187,13 @@ def keys_list(as_json: bool, database_url: str | None) -> None:
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in infos]))
         return
-    table = Table("id", "mode", "name", "secret", "created", "revoked")
+    table = Table()
+    for column in ("id", "mode", "name", "secret", "created", "revoked"):
+        # Ids are copied into `keys revoke`: never shorten or wrap them, whatever the width.
+        table.add_column(column, no_wrap=True, overflow="ignore")
     for i in infos:
         table.add_row(i.id, i.mode, i.name or "", i.hint, i.created_at, i.revoked_at or "")
-    Console().print(table)
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
 
 
 @keys.command("revoke")

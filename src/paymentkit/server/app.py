@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paymentkit.server import auth, errors
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
+from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.db.engine import Database
 from paymentkit.server.http import Call, Endpoint, error_body, json_response, parse_query
@@ -46,6 +47,7 @@ class Services:
     db: Database
     keys: auth.KeyAuthenticator
     box: SecretBox
+    overdue_cache: RenderCache = field(default_factory=RenderCache)
 
 
 def asgi_endpoint(

@@ -14,7 +14,8 @@ from paymentkit.server.db.engine import Row, Tx
 _SELECT = (
     "SELECT seq, id, livemode, did, name, email, phone, address, description, {balance},"
     " metadata, created_at, updated_at, EXISTS (SELECT 1 FROM invoices i"
-    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible') FROM customers"
+    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible'), invoices_version"
+    " FROM customers"
 )
 LIVE = "deleted_at IS NULL"
 
@@ -35,6 +36,7 @@ class CustomerRecord:
     created_at: int
     updated_at: int
     delinquent: bool
+    invoices_version: int
 
 
 def _select(tx: Tx) -> str:
@@ -135,6 +137,12 @@ def update(tx: Tx, seq: int, fields: dict[str, Any]) -> None:
         fields["email_lower"] = None if email is None else email.lower()
     assignments = ", ".join(f"{name} = ?" for name in fields)
     tx.execute(f"UPDATE customers SET {assignments} WHERE seq = ?", (*fields.values(), seq))
+
+
+def bump_invoices_version(tx: Tx, customer_id: str) -> None:
+    tx.execute(
+        "UPDATE customers SET invoices_version = invoices_version + 1 WHERE id = ?", (customer_id,)
+    )
 
 
 def soft_delete(tx: Tx, seq: int, now: int) -> None:

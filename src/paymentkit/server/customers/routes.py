@@ -227,7 +227,9 @@ async def overdue_invoices(call: Call) -> Reply:
     id_or_did = call.path("id")
     await call.json()  # the Node client may send an empty body; anything else is ignored
     result = await call.services.db.transaction(
-        lambda tx: overdue.overdue_invoices(tx, call.livemode, id_or_did)
+        lambda tx: overdue.overdue_invoices(
+            tx, call.livemode, id_or_did, call.services.overdue_cache
+        )
     )
     return Reply(200, result)
 

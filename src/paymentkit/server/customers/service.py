@@ -123,11 +123,15 @@ def did_or_none(value: str) -> str | None:
         return None
 
 
-def retrieve(tx: Tx, livemode: bool, id_or_did: str) -> Customer:
+def lookup(tx: Tx, livemode: bool, id_or_did: str) -> repo.CustomerRecord:
     record = _lookup(tx, livemode, id_or_did)
     if record is None:
         raise _not_found(id_or_did)
-    return to_wire(record)
+    return record
+
+
+def retrieve(tx: Tx, livemode: bool, id_or_did: str) -> Customer:
+    return to_wire(lookup(tx, livemode, id_or_did))
 
 
 def retrieve_or_create(tx: Tx, livemode: bool, id_or_did: str) -> tuple[Customer, bool]:

@@ -66,6 +66,9 @@ customers = Table(
     Column("created_at", BigInteger(), nullable=False),
     Column("updated_at", BigInteger(), nullable=False),
     Column("deleted_at", BigInteger(), nullable=True),
+    # Bumped by every write to one of the customer's invoices, in the same transaction: the key
+    # under which a rendered overdue summary may be reused (customers/overdue.py).
+    Column("invoices_version", BigInteger(), nullable=False, server_default=text("0")),
 )
 
 _live = text("deleted_at IS NULL")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paymentkit.server.customers import repository as customers
 from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 
@@ -31,15 +32,21 @@ def get(tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Row | None:
     )
 
 
+# Every write below also bumps the owner's `customers.invoices_version` in the same transaction,
+# which is what lets a rendered overdue list be reused safely (see customers/overdue.py).
+
+
 def insert(tx: Tx, values: dict[str, Any]) -> None:
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     tx.execute(f"INSERT INTO invoices ({names}) VALUES ({marks})", tuple(values.values()))
+    customers.bump_invoices_version(tx, values["customer_id"])
 
 
-def update(tx: Tx, id: str, fields: dict[str, Any]) -> None:
+def update(tx: Tx, id: str, customer_id: str, fields: dict[str, Any]) -> None:
     assignments = ", ".join(f"{name} = ?" for name in fields)
     tx.execute(f"UPDATE invoices SET {assignments} WHERE id = ?", (*fields.values(), id))
+    customers.bump_invoices_version(tx, customer_id)
 
 
 def page(

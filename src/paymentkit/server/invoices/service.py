@@ -172,7 +172,7 @@ def transition(tx: Tx, livemode: bool, invoice_id: str, action: str) -> Invoice:
         # Nothing to collect: like Stripe, a zero invoice is paid as soon as it is finalized.
         fields["status"] = "paid"
         fields["paid_at"] = now // 1000
-    repo.update(tx, invoice_id, fields)
+    repo.update(tx, invoice_id, invoice.customer_id, fields)
     return retrieve(tx, livemode, invoice_id)
 
 
@@ -193,7 +193,7 @@ def pay(tx: Tx, livemode: bool, invoice_id: str, amount: str | int | None) -> In
     if after.remaining == 0:
         fields["status"] = "paid"
         fields["paid_at"] = now // 1000
-    repo.update(tx, invoice_id, fields)
+    repo.update(tx, invoice_id, invoice.customer_id, fields)
     return retrieve(tx, livemode, invoice_id)
 
 
