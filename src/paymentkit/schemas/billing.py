@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from paymentkit.schemas.common import Amount, Metadata, MetadataValue, Paging
+from paymentkit.schemas.common import Amount, Metadata, MetadataMap, Paging, SettingsMap
 from paymentkit.schemas.customers import Customer
 
 MethodType = Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
@@ -17,7 +17,7 @@ SubscriptionStatus = Literal[
     "active", "past_due", "paused", "canceled", "incomplete", "incomplete_expired", "trialing"
 ]
 InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
-MetadataInput = dict[str, MetadataValue | None] | None | UnsetType
+MetadataInput = MetadataMap | None | UnsetType
 Str = str | None | UnsetType
 # Amounts in requests: a decimal integer string (or a JSON integer), any size up to 78 digits.
 AmountInput = Annotated[str | int, msgspec.Meta(description="Integer amount, as a string")]
@@ -36,7 +36,7 @@ class PaymentMethodCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     description: Str = UNSET
     active: bool | UnsetType = UNSET
-    settings: dict[str, str | None] | UnsetType | None = UNSET
+    settings: SettingsMap | UnsetType | None = UNSET
     metadata: MetadataInput = UNSET
 
 
@@ -46,7 +46,7 @@ class PaymentMethodUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: str | UnsetType = UNSET
     description: Str = UNSET
     active: bool | UnsetType = UNSET
-    settings: dict[str, str | None] | UnsetType | None = UNSET
+    settings: SettingsMap | UnsetType | None = UNSET
     metadata: MetadataInput = UNSET
 
 

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 MetadataValue = str | int | float | bool
 Metadata = dict[str, MetadataValue]
+# Maps whose values the server checks itself, so a bad value is reported as `metadata.KEY` (msgspec
+# can only say "metadata[...]"); the schema still tells clients what is allowed.
+MetadataMap = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="Up to 50 keys of at most 40 characters; values are strings (at most 500 "
+        'characters), numbers or booleans. On update, null or "" removes a key.',
+        extra_json_schema={
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        },
+    ),
+]
+SettingsMap = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="Secret settings: string values, encrypted at rest, never returned. On "
+        'update, null or "" removes a key.',
+        extra_json_schema={"additionalProperties": {"type": ["string", "null"]}},
+    ),
+]
 # Money on the wire: a decimal integer string in the currency's smallest unit, any size.
 Amount = Annotated[
     str, msgspec.Meta(pattern=r"^-?[0-9]+$", description="Integer amount as a string")

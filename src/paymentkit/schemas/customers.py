@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from paymentkit.schemas.common import Metadata, MetadataValue, Paging
+from paymentkit.schemas.common import Metadata, MetadataMap, Paging
 
 Str = str | None | UnsetType
 
@@ -46,7 +46,7 @@ class CustomerInput(msgspec.Struct, forbid_unknown_fields=True):
     phone: Annotated[Str, msgspec.Meta(description="Possible number with country code")] = UNSET
     address: AddressInput | UnsetType | None = UNSET
     description: Str = UNSET
-    metadata: dict[str, MetadataValue | None] | UnsetType | None = UNSET
+    metadata: MetadataMap | UnsetType | None = UNSET
 
 
 class RetrieveOptions(msgspec.Struct, forbid_unknown_fields=True):

@@ -75,6 +75,20 @@ class MethodNotAllowed(errors.InvalidRequest):
     status = 405
 
 
+def get_only(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A public GET route whose other methods get the same JSON 405 as the API's."""
+
+    async def handle(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            exc = MethodNotAllowed(f"{request.method} is not allowed here; use GET")
+            return json_response(exc.status, error_body(exc, request.scope["request_id"]))
+        return await handler(request)
+
+    return handle
+
+
 class RequestContext:
     """Gives every request an id (`X-Request-Id`), turns any uncaught exception into a 500
     `internal_error` that leaks nothing, and refuses bodies over the limit by Content-Length."""
@@ -143,9 +157,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         await json_response(404, error_body(exc, scope.get("request_id", "")))(scope, receive, send)
 
     routes: list[Any] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+        Route("/healthz", get_only(healthz), methods=_ALL_METHODS),
+        Route("/openapi.json", get_only(openapi), methods=_ALL_METHODS),
+        Route("/docs", get_only(docs), methods=_ALL_METHODS),
         Mount("/docs/static", StaticFiles(directory=_swagger_static()), name="swagger"),
     ]
     by_path: dict[str, dict[str, Endpoint]] = {}

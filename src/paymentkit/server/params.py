@@ -53,7 +53,7 @@ def order(
     """`order` in every form the Node client's types allow, as [(field, descending)].
 
     `"updated_at:ASC"`, `["updated_at", "ASC"]`, `[["updated_at", "ASC"], ["id", "DESC"]]`, and a
-    list of `"field:DIR"` strings. `id` is accepted as a tie-breaker and means creation order.
+    list of `"field:DIR"` strings.
     """
     if value is None:
         return default
@@ -85,8 +85,6 @@ def order(
         direction = direction.strip().upper() or "ASC"
         if direction not in ("ASC", "DESC"):
             raise InvalidRequest("order direction must be ASC or DESC", "order")
-        if field == "id":
-            continue  # ties already fall back to creation order
         if field not in sortable:
             raise InvalidRequest(
                 f"order field must be one of {', '.join(sorted(sortable))}", "order"

@@ -42,8 +42,12 @@ def parse(raw: str) -> dict[str, Any]:
             path.append(match.group(1))
             pos = match.end()
         if pos != len(rest):
-            # Like qs: whatever cannot be read as brackets stays part of the last key.
-            path[-1] = path[-1] + rest[pos:] if len(path) > 1 else key
+            if len(path) > MAX_DEPTH:
+                path.append(rest[pos:])  # like qs: what lies past the depth limit is one key
+            elif len(path) > 1:
+                path[-1] += rest[pos:]  # text after a bracket belongs to that bracket's key
+            else:
+                path = [key]
         _assign(out, path, value)
     return {k: _finish(v) for k, v in out.items()}
 

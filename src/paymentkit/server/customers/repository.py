@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.schema import COUNTER_SHARDS
 
 # Order of the columns every read returns; `record()` below depends on it.
 # `delinquent` is derived, never stored: true exactly while an invoice of the customer is
@@ -106,6 +108,7 @@ def _insert_params(tx: Tx, c: NewCustomer) -> tuple[Any, ...]:
 
 def insert(tx: Tx, customer: NewCustomer) -> None:
     tx.execute(_INSERT, _insert_params(tx, customer))
+    _add_to_count(tx, customer.livemode, 1)
 
 
 def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
@@ -114,7 +117,22 @@ def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
         _INSERT + f" ON CONFLICT (livemode, did) WHERE {LIVE} DO NOTHING",
         _insert_params(tx, customer),
     )
+    if count == 1:
+        _add_to_count(tx, customer.livemode, 1)
     return count == 1
+
+
+def _add_to_count(tx: Tx, livemode: bool, delta: int) -> None:
+    tx.execute(
+        "UPDATE customer_counts SET n = n + ? WHERE livemode = ? AND shard = ?",
+        (delta, livemode, secrets.randbelow(COUNTER_SHARDS)),
+    )
+
+
+def live_count(tx: Tx, livemode: bool) -> int:
+    return int(
+        tx.scalar("SELECT coalesce(sum(n), 0) FROM customer_counts WHERE livemode = ?", (livemode,))
+    )
 
 
 def seq_of(tx: Tx, id: str) -> int:
@@ -145,8 +163,9 @@ def bump_invoices_version(tx: Tx, customer_id: str) -> None:
     )
 
 
-def soft_delete(tx: Tx, seq: int, now: int) -> None:
+def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
     tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
+    _add_to_count(tx, livemode, -1)
 
 
 @dataclass(frozen=True)
@@ -181,6 +200,7 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
 # Sort keys a client may ask for, mapped to SQL that orders the same on SQLite and PostgreSQL
 # (code-point order for text, NULLs last).
 SORTABLE = {
+    "id": "seq",  # ids are random; as a sort key `id` means creation order, as in Payment Kit
     "created_at": "created_at",
     "updated_at": "updated_at",
     "name": "name",
@@ -194,7 +214,10 @@ def _order_by(tx: Tx, order: Sequence[tuple[str, bool]]) -> str:
         column = SORTABLE[field]
         if field in ("name", "email") and tx.dialect == "postgresql":
             column += ' COLLATE "C"'
-        parts.append(f"{column} {'DESC' if descending else 'ASC'} NULLS LAST")
+        nulls = " NULLS LAST" if field in ("name", "email") else ""
+        parts.append(f"{column} {'DESC' if descending else 'ASC'}{nulls}")
+        if field == "id":
+            return ", ".join(parts)  # unique: nothing after it can matter
     # Ties fall back to creation order, in the direction of the first key.
     parts.append("seq DESC" if order[0][1] else "seq ASC")
     return ", ".join(parts)
@@ -204,7 +227,10 @@ def page(
     tx: Tx, filters: Filters, order: Sequence[tuple[str, bool]], limit: int, offset: int
 ) -> tuple[int, list[CustomerRecord]]:
     where, params = _where(filters)
-    total = int(tx.scalar(f"SELECT count(*) FROM customers WHERE {where}", params))
+    if filters == Filters(livemode=filters.livemode):
+        total = live_count(tx, filters.livemode)
+    else:
+        total = int(tx.scalar(f"SELECT count(*) FROM customers WHERE {where}", params))
     if offset >= total:
         return total, []
     rows = tx.all(

@@ -156,6 +156,8 @@ async def search(call: Call) -> Reply:
     if len(text) > 512:
         raise errors.InvalidRequest("query must be at most 512 characters", "query")
     page, size = params.paging(q)
+    if rules.SEARCH_SEPARATOR in text:  # would match across two fields; nothing can match
+        return Reply(200, service.empty_page(page, size))
     filters = repo.Filters(livemode=call.livemode, search=service.like_pattern(text.strip()))
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(

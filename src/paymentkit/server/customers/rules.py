@@ -67,7 +67,22 @@ def phone(value: str | None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         raise InvalidRequest("phone is not a possible number for its country code", "phone")
     formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # E.164 has at most 15 digits, and a stored number must read back as itself: refuse inputs
+    # the library can only normalise by dropping digits it cannot place.
+    if len(formatted) > 16 or _e164(formatted) != formatted:
+        raise InvalidRequest("phone is not a possible number for its country code", "phone")
     return formatted
+
+
+def _e164(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    result: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return result
 
 
 def country(value: str | None) -> str | None:
@@ -128,6 +143,9 @@ def address(
     return merged or None
 
 
+SEARCH_SEPARATOR = "\x1f"  # ASCII unit separator: keeps a match inside one field
+
+
 def search_text(fields: list[str | None]) -> str:
-    """What search matches against: the searchable fields, lower-cased, one per line."""
-    return "\n".join((f or "").lower() for f in fields)
+    """What search matches against: the searchable fields, lower-cased, apart."""
+    return SEARCH_SEPARATOR.join((f or "").lower() for f in fields)

@@ -227,7 +227,7 @@ def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
         raise errors.InvalidState(
             "The customer has subscriptions that are not canceled; cancel them before deleting"
         )
-    repo.soft_delete(tx, current.seq, max(now_ms(), current.updated_at))
+    repo.soft_delete(tx, current.seq, livemode, max(now_ms(), current.updated_at))
     return DeletedCustomer(id=current.id)
 
 
@@ -253,6 +253,10 @@ def list_customers(
         list=[to_wire(r) for r in records],
         paging=Paging(page=paging.page, pageSize=paging.page_size),
     )
+
+
+def empty_page(page: int, size: int) -> CustomerList:
+    return CustomerList(count=0, list=[], paging=Paging(page=page, pageSize=size))
 
 
 def like_pattern(query: str) -> str:

@@ -86,18 +86,27 @@ class Tx:
         self._cur = cursor
         self.dialect = dialect
 
+    def _run(self, sql: str, params: Params) -> None:
+        try:
+            self._cur.execute(_sql(sql, self.dialect), params)
+        except Exception as exc:
+            violation = _unique_violation(exc)
+            if violation is not None:
+                raise violation from exc
+            raise
+
     def one(self, sql: str, params: Params = ()) -> Row | None:
-        self._cur.execute(_sql(sql, self.dialect), params)
+        self._run(sql, params)
         row: Row | None = self._cur.fetchone()
         return row
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
-        self._cur.execute(_sql(sql, self.dialect), params)
+        self._run(sql, params)
         rows: list[Row] = self._cur.fetchall()
         return rows
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        self._cur.execute(_sql(sql, self.dialect), params)
+        self._run(sql, params)
         count: int = self._cur.rowcount
         return count
 
@@ -177,9 +186,6 @@ class Database:
             cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield Tx(cur, "sqlite")
-            except sqlite3.IntegrityError as exc:
-                conn.rollback()
-                raise _unique_violation(exc) from exc
             except BaseException:
                 conn.rollback()
                 raise
@@ -188,14 +194,8 @@ class Database:
             finally:
                 cur.close()
         else:
-            import psycopg
-
-            with self._pool.connection() as conn:
-                try:
-                    with conn.transaction(), conn.cursor() as cur:
-                        yield Tx(cur, "postgresql")
-                except psycopg.errors.UniqueViolation as exc:
-                    raise UniqueViolation(exc.diag.constraint_name) from exc
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                yield Tx(cur, "postgresql")
 
     def _sqlite_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -223,9 +223,16 @@ class Database:
             self._pool.close()
 
 
-def _unique_violation(exc: sqlite3.IntegrityError) -> Exception:
-    message = str(exc)
-    if message.startswith("UNIQUE constraint failed"):
-        # SQLite names the columns, not the index: "UNIQUE constraint failed: customers.livemode, ..."
-        return UniqueViolation(message.split(":", 1)[1].strip())
-    return exc
+def _unique_violation(exc: Exception) -> UniqueViolation | None:
+    """The driver's unique-constraint error as our own, so services can turn it into a 409."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        message = str(exc)
+        if message.startswith("UNIQUE constraint failed"):
+            # SQLite names the columns, not the index: "customers.livemode, customers.did"
+            return UniqueViolation(message.split(":", 1)[1].strip())
+        return None
+    import psycopg
+
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return UniqueViolation(exc.diag.constraint_name)
+    return None

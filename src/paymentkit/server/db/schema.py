@@ -105,6 +105,19 @@ Index(
     postgresql_where=_live,
 )
 
+# The number of live customers per mode, kept by the write path in the same transaction so an
+# unfiltered list answers `count` without scanning (count(*) of 100k rows cost 3.6 ms on SQLite).
+# Writers add to one of COUNTER_SHARDS rows at random, so concurrent creates on PostgreSQL do not
+# all queue on a single row lock; readers sum the shards.
+COUNTER_SHARDS = 8
+customer_counts = Table(
+    "customer_counts",
+    metadata,
+    Column("livemode", Boolean(), primary_key=True),
+    Column("shard", Integer(), primary_key=True, autoincrement=False),
+    Column("n", BigInteger(), nullable=False),
+)
+
 # One row per metadata key, with the value as the text a `metadata.KEY=VALUE` filter compares against;
 # kept in step with `customers.metadata` by the same transaction.
 customer_metadata = Table(

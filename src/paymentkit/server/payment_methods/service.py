@@ -49,9 +49,7 @@ def to_wire(row: Row) -> PaymentMethod:
     )
 
 
-def _merge_settings(
-    current: dict[str, str], changes: dict[str, str | None] | None
-) -> dict[str, str]:
+def _merge_settings(current: dict[str, str], changes: dict[str, Any] | None) -> dict[str, str]:
     if changes is None:
         return {}
     merged = dict(current)
@@ -63,6 +61,8 @@ def _merge_settings(
             )
         if value is None or value == "":
             merged.pop(key, None)
+        elif not isinstance(value, str):
+            raise errors.InvalidRequest("settings values must be strings", param)
         elif len(value) > SETTINGS_VALUE_MAX:
             raise errors.InvalidRequest(
                 f"settings values must be at most {SETTINGS_VALUE_MAX} characters", param
