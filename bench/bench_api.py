@@ -98,7 +98,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/customers?page=1&pageSize=20",
         expect=lambda body: isinstance(body, dict) and len(body.get("list", [])) == 20,
     ),
+    Endpoint(
+        "overdue",
+        "GET /api/customers/{id}/overdue/invoices (2,000 of 10,000 invoices)",
+        "/api/customers/{overdue_customer}/overdue/invoices",
+        expect=lambda body: (
+            isinstance(body, dict)
+            and len(body.get("invoices", [])) == OVERDUE_UNCOLLECTIBLE
+            and len(body.get("summary", {})) == OVERDUE_CURRENCIES
+        ),
+        target_ratio=0.02,
+    ),
 )
+OVERDUE_INVOICES = 10_000
+OVERDUE_UNCOLLECTIBLE = 2_000
+OVERDUE_CURRENCIES = 3
 
 
 # -- seeding ---------------------------------------------------------------------------------------
@@ -164,7 +178,64 @@ def seed_customers(conn: sqlite3.Connection, fixture: Fixture, progress: Progres
     fixture.pools["customer"] = ids
 
 
-SEEDERS: tuple[Seeder, ...] = (seed_customers,)
+def seed_overdue(conn: sqlite3.Connection, fixture: Fixture, progress: Progress) -> None:
+    """One customer with 10,000 invoices: every fifth uncollectible, amounts past 2^64, spread
+    over 3 currencies of 2 payment methods; registers it in pool "overdue_customer"."""
+    now = now_ms()
+    methods = [new_id("pm"), new_id("pm")]
+    conn.executemany(
+        "INSERT INTO payment_methods (id, livemode, type, name, active, settings_keys, metadata,"
+        " created_at, updated_at) VALUES (?, 0, ?, ?, 1, '[]', '{}', ?, ?)",
+        [
+            (methods[0], "stripe", "Stripe", now, now),
+            (methods[1], "arcblock", "ArcBlock", now, now),
+        ],
+    )
+    currencies = [new_id("pc") for _ in range(OVERDUE_CURRENCIES)]
+    conn.executemany(
+        "INSERT INTO payment_currencies (id, livemode, payment_method_id, name, symbol, decimal,"
+        " active, metadata, created_at, updated_at) VALUES (?, 0, ?, ?, ?, 18, 1, '{}', ?, ?)",
+        [(c, methods[i % 2], f"Token {i}", f"TK{i}", now, now) for i, c in enumerate(currencies)],
+    )
+    customer = fixture.pools["customer"][0]
+    subscriptions = [new_id("sub") for _ in range(5)]
+    conn.executemany(
+        "INSERT INTO subscriptions (id, livemode, customer_id, currency_id, status, metadata,"
+        " created_at, updated_at) VALUES (?, 0, ?, ?, 'active', '{}', ?, ?)",
+        [(s, customer, currencies[0], now, now) for s in subscriptions],
+    )
+    task = progress.add_task("invoices", total=OVERDUE_INVOICES)
+    rows = []
+    step = OVERDUE_INVOICES // OVERDUE_UNCOLLECTIBLE
+    for i in range(OVERDUE_INVOICES):
+        due = 10**20 + i  # past 2^64, as 18-decimal tokens are
+        uncollectible = i % step == 0
+        rows.append(
+            (
+                new_id("in"),
+                customer,
+                currencies[i % OVERDUE_CURRENCIES],
+                subscriptions[i % len(subscriptions)],
+                "uncollectible" if uncollectible else "paid",
+                str(due),
+                "0" if uncollectible else str(due),
+                str(due) if uncollectible else "0",
+                now // 1000 if uncollectible else None,
+                now + i,
+                now + i,
+            )
+        )
+    conn.executemany(
+        "INSERT INTO invoices (id, livemode, customer_id, currency_id, subscription_id, status,"
+        " amount_due, amount_paid, amount_remaining, marked_uncollectible_at, metadata,"
+        " created_at, updated_at) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?, ?)",
+        rows,
+    )
+    progress.advance(task, len(rows))
+    fixture.pools["overdue_customer"] = [customer]
+
+
+SEEDERS: tuple[Seeder, ...] = (seed_customers, seed_overdue)
 
 
 def seed(db_path: Path, fixture: Fixture) -> float:
