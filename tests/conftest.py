@@ -74,9 +74,7 @@ def _truncate_postgres(url: str) -> None:
     import psycopg
 
     # customer_counts holds fixed shard rows made by the migration: zero them, don't delete them.
-    tables = ", ".join(
-        t.name for t in schema_metadata.sorted_tables if t.name != "customer_counts"
-    )
+    tables = ", ".join(t.name for t in schema_metadata.sorted_tables if t.name != "customer_counts")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         conn.execute("UPDATE customer_counts SET n = 0")

@@ -1,0 +1,354 @@
+"""The pure customer rules (no I/O): trimming and limits, metadata and address merges, DIDs,
+countries, emails and phones (API.md, Customers: Validation and Update semantics)."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+from iso3166 import countries_by_alpha2
+
+from paymentkit.server.customers import rules
+from paymentkit.server.errors import InvalidRequest
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+NOT_BASE58 = "0OIl-_+/:. "
+
+
+def param_of(fn: Any, *args: Any) -> str | None:
+    with pytest.raises(InvalidRequest) as info:
+        fn(*args)
+    return info.value.param
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+@given(value=st.text(), limit=st.integers(min_value=0, max_value=50))
+def test_text_is_trimmed_and_limited(value: str, limit: int) -> None:
+    core = value.strip()
+    if len(core) > limit:
+        assert param_of(rules.text, value, "name", limit) == "name"
+        return
+    result = rules.text(value, "name", limit)
+    if core == "":
+        assert result is None
+    else:
+        assert result == core
+        assert result in value
+        assert result == result.strip()
+
+
+@given(core=st.text(min_size=1, max_size=20).map(str.strip).filter(bool), pad=st.text(" \t\n\r"))
+def test_surrounding_whitespace_never_counts_against_the_limit(core: str, pad: str) -> None:
+    assert rules.text(pad + core + pad, "description", len(core)) == core
+
+
+def test_text_none_stays_none() -> None:
+    assert rules.text(None, "name", 10) is None
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+keys = st.text(alphabet=string.ascii_letters + string.digits + "_.-", min_size=1, max_size=40)
+stored_values = st.one_of(
+    st.text(min_size=1, max_size=20),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+change_values = st.one_of(st.none(), st.just(""), stored_values)
+
+
+@given(
+    current=st.dictionaries(keys, stored_values, max_size=50),
+    changes=st.dictionaries(keys, change_values, max_size=50),
+)
+def test_metadata_merge_invariants(current: dict[str, Any], changes: dict[str, Any]) -> None:
+    try:
+        merged = rules.metadata(current, changes)
+    except InvalidRequest as exc:
+        assert exc.param == "metadata"
+        kept = {k for k in current if k not in changes}
+        added = {k for k, v in changes.items() if v is not None and v != ""}
+        assert len(kept | added) > 50
+        return
+    assert len(merged) <= 50
+    for key, value in changes.items():
+        if value is None or value == "":
+            assert key not in merged
+        else:
+            assert merged[key] == value and type(merged[key]) is type(value)
+    for key, value in current.items():
+        if key not in changes:
+            assert merged[key] == value
+    assert set(merged) <= set(current) | set(changes)
+
+
+@given(current=st.dictionaries(keys, stored_values, max_size=50))
+def test_metadata_merge_does_not_mutate_its_input(current: dict[str, Any]) -> None:
+    snapshot = dict(current)
+    rules.metadata(current, {k: None for k in list(current)[:3]} | {"new": "v"})
+    assert current == snapshot
+
+
+@given(current=st.dictionaries(keys, stored_values, max_size=50))
+def test_metadata_none_clears_everything(current: dict[str, Any]) -> None:
+    assert rules.metadata(current, None) == {}
+
+
+@given(current=st.dictionaries(keys, stored_values, max_size=50))
+def test_removing_every_key_leaves_nothing(current: dict[str, Any]) -> None:
+    assert rules.metadata(current, dict.fromkeys(current, "")) == {}
+    assert rules.metadata(current, dict.fromkeys(current)) == {}
+
+
+@given(changes=st.dictionaries(keys, stored_values, min_size=51, max_size=60))
+def test_more_than_50_keys_is_refused(changes: dict[str, Any]) -> None:
+    assert param_of(rules.metadata, {}, changes) == "metadata"
+
+
+@given(key=st.text(min_size=41, max_size=60))
+def test_metadata_key_over_40_names_the_key(key: str) -> None:
+    assert param_of(rules.metadata, {}, {key: "v"}) == f"metadata.{key}"
+
+
+def test_metadata_empty_key_is_refused() -> None:
+    assert param_of(rules.metadata, {}, {"": "v"}) == "metadata."
+
+
+@given(value=st.text(min_size=501, max_size=600))
+def test_metadata_value_over_500_names_the_key(value: str) -> None:
+    assert param_of(rules.metadata, {}, {"note": value}) == "metadata.note"
+
+
+def test_metadata_value_of_exactly_500_is_fine() -> None:
+    assert rules.metadata({}, {"note": "v" * 500}) == {"note": "v" * 500}
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [1], (1,), object()])
+def test_metadata_value_that_is_not_a_scalar(value: Any) -> None:
+    assert param_of(rules.metadata, {}, {"k": value}) == "metadata.k"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(True, "true"), (False, "false"), (1, "1"), (0, "0"), (-7, "-7"), (1.5, "1.5"), ("x", "x")],
+)
+def test_metadata_text_is_what_a_query_string_filter_compares(value: Any, text: str) -> None:
+    assert rules.metadata_text(value) == text
+
+
+# -- did -----------------------------------------------------------------------------------
+
+did_bodies = st.text(alphabet=BASE58, min_size=1, max_size=100)
+
+
+@given(body=did_bodies, pad=st.text(" \t", max_size=3))
+def test_did_is_stored_without_prefix(body: str, pad: str) -> None:
+    did = "z" + body
+    assert rules.did(did) == did
+    assert rules.did("did:abt:" + did) == did
+    assert rules.did(pad + "did:abt:" + did + pad) == did
+
+
+@given(body=did_bodies, bad=st.sampled_from(NOT_BASE58), at=st.integers(min_value=0))
+def test_did_with_a_character_outside_base58_is_refused(body: str, bad: str, at: int) -> None:
+    at = at % (len(body) + 1)
+    did = "z" + body[:at] + bad + body[at:]
+    assume(not (bad == " " and at == len(body)))  # a trailing space is trimmed, not refused
+    assert param_of(rules.did, did) == "did"
+    assert param_of(rules.did, "did:abt:" + did) == "did"
+
+
+@given(first=st.sampled_from([c for c in BASE58 if c != "z"]), body=did_bodies)
+def test_did_must_start_with_z(first: str, body: str) -> None:
+    assert param_of(rules.did, first + body) == "did"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "did:eth:zNKa5mpgjBK9h5KQ5BxCSSPmy8F5NJwuSmxQ",
+        "DID:ABT:zNKa5mpgjBK9h5KQ5BxCSSPmy8F5NJwuSmxQ",
+        "did:abt:did:abt:zNKa5mpgjBK9h5KQ5BxCSSPmy8F5NJwuSmxQ",
+        "z" + "a" * 128,
+    ],
+)
+def test_did_refusals(value: str) -> None:
+    assert param_of(rules.did, value) == "did"
+
+
+def test_did_param_name_can_be_chosen() -> None:
+    assert param_of(rules.did, "not-a-did", "id") == "id"
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "did:abt:"])
+def test_empty_did_is_absent(value: str | None) -> None:
+    assert rules.did(value) is None
+
+
+# -- address -------------------------------------------------------------------------------
+
+
+@given(code=st.sampled_from(sorted(countries_by_alpha2)))
+def test_every_iso_country_is_accepted_in_any_case(code: str) -> None:
+    assert rules.country(code) == code
+    assert rules.country(code.lower()) == code
+    assert rules.country(f" {code.lower()} ") == code
+
+
+@given(value=st.text(alphabet=string.ascii_letters, min_size=1, max_size=4))
+def test_country_is_a_real_alpha2_code(value: str) -> None:
+    if len(value) == 2 and value.upper() in countries_by_alpha2:
+        assert rules.country(value) == value.upper()
+    else:
+        assert param_of(rules.country, value) == "address.country"
+
+
+@pytest.mark.parametrize("value", ["XX", "ZZ", "AA", "U1", "12", "USA", "U"])
+def test_country_refusals(value: str) -> None:
+    assert param_of(rules.country, value) == "address.country"
+
+
+address_values = st.one_of(st.none(), st.text(max_size=10))
+
+
+@given(
+    current=st.dictionaries(
+        st.sampled_from(["state", "city", "line1", "line2", "postal_code"]),
+        st.text(min_size=1, max_size=10).map(str.strip).filter(bool),
+    ),
+    changes=st.dictionaries(
+        st.sampled_from(["state", "city", "line1", "line2", "postal_code"]), address_values
+    ),
+)
+def test_address_merge_invariants(current: dict[str, str], changes: dict[str, Any]) -> None:
+    merged = rules.address(current or None, changes)
+    expected = dict(current)
+    for field, value in changes.items():
+        cleaned = None if value is None else value.strip() or None
+        if cleaned is None:
+            expected.pop(field, None)
+        else:
+            expected[field] = cleaned
+    assert merged == (expected or None)
+
+
+def test_address_none_clears() -> None:
+    assert rules.address({"city": "Oslo"}, None) is None
+
+
+def test_address_country_is_upper_cased_in_a_merge() -> None:
+    assert rules.address({"city": "Oslo"}, {"country": "no"}) == {"city": "Oslo", "country": "NO"}
+
+
+@pytest.mark.parametrize("field", ["state", "city", "line1", "line2", "postal_code"])
+def test_address_field_over_200(field: str) -> None:
+    assert param_of(rules.address, None, {field: "x" * 201}) == f"address.{field}"
+    assert rules.address(None, {field: "x" * 200}) == {field: "x" * 200}
+
+
+# -- email and phone -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("alice@example.com", "alice@example.com"),
+        ("  alice@example.com  ", "alice@example.com"),
+        ("first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"),
+        ("Alice@EXAMPLE.com", "Alice@example.com"),
+    ],
+)
+def test_email_accepted(value: str, stored: str) -> None:
+    assert rules.email(value) == stored
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plainaddress",
+        "@example.com",
+        "alice@",
+        "alice@@example.com",
+        "alice@example..com",
+        "a..b@example.com",
+        "alice example@example.com",
+        "a" * 64 + "@" + ".".join(["b" * 60] * 8) + ".com",  # over 512 characters
+    ],
+)
+def test_email_refused(value: str) -> None:
+    assert param_of(rules.email, value) == "email"
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_empty_email_is_absent(value: str | None) -> None:
+    assert rules.email(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("+15551234567", "+15551234567"),  # the reference document's fictional 555 number
+        ("+1 (555) 123-4567", "+15551234567"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+49 30 123456", "+4930123456"),
+        ("+86 138 0013 8000", "+8613800138000"),
+        (" +33 1 23 45 67 89 ", "+33123456789"),
+    ],
+)
+def test_phone_accepted_and_stored_in_e164(value: str, stored: str) -> None:
+    assert rules.phone(value) == stored
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["5551234567", "(555) 123-4567", "+1555", "+1 555 123 4567 8901 23", "+999 1234567", "phone"],
+)
+def test_phone_refused(value: str) -> None:
+    assert param_of(rules.phone, value) == "phone"
+
+
+@given(digits=st.text(alphabet=string.digits, min_size=1, max_size=20))
+@example(digits="15551234567")
+@example(digits="6200100000000000")  # leading zeros after the country code: 16 digits out
+@example(digits="620000000000000")  # stored as +62000000000000, which re-parses differently
+def test_phone_result_is_e164_or_refused(digits: str) -> None:
+    try:
+        result = rules.phone("+" + digits)
+    except InvalidRequest as exc:
+        assert exc.param == "phone"
+        return
+    assert result is not None
+    assert result.startswith("+") and result[1:].isdigit()
+    assert len(result) <= 16  # E.164: at most 15 digits
+    assert rules.phone(result) == result  # stored values are accepted again unchanged
+
+
+# -- search text ---------------------------------------------------------------------------
+
+
+@given(fields=st.lists(st.one_of(st.none(), st.text(string.ascii_letters, max_size=8)), max_size=5))
+def test_search_text_holds_each_field_lower_cased(fields: list[str | None]) -> None:
+    text = rules.search_text(fields)
+    assert text == text.lower()
+    for field in fields:
+        if field:
+            assert field.lower() in text
+
+
+def test_search_text_keeps_fields_apart() -> None:
+    # A match must lie inside one field: adjacent fields never read as one string.
+    text = rules.search_text(["cus_abc", None, "Ann", "bob@example.com", "+1"])
+    for spanning in ("annbob", "ann bob", "abcann", "example.com+1"):
+        assert spanning not in text
+
+
+def test_looks_like_did() -> None:
+    assert rules.looks_like_did("did:abt:zNKa5mpgjBK9h5KQ5BxCSSPmy8F5NJwuSmxQ")
+    assert not rules.looks_like_did("cus_123")
+    assert not rules.looks_like_did("")
