@@ -63,9 +63,37 @@ def main() -> None:
 @DATABASE_URL
 @click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
-def serve(host: str, port: int, database_url: str | None, workers: int, access_log: bool) -> None:
+@click.option(
+    "--app-sk-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="File holding the Blocklet app secret key (0x hex); enables component signatures, "
+    "the authentication of @blocklet/payment-js [or env PAYMENTKIT_APP_SK]",
+)
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    workers: int,
+    access_log: bool,
+    app_sk_file: str | None,
+) -> None:
     """Start the API server (applies pending migrations first)."""
     import uvicorn
+
+    from paymentkit.server.component_sig import load_app_key
+    from paymentkit.server.config import app_sk_from_env
+
+    if app_sk_file is not None:
+        os.environ["PAYMENTKIT_APP_SK_FILE"] = os.path.abspath(app_sk_file)
+    app_sk = app_sk_from_env()
+    if app_sk is not None:
+        try:
+            load_app_key(app_sk)
+        except ValueError as exc:
+            raise click.BadParameter(
+                str(exc), param_hint="--app-sk-file / PAYMENTKIT_APP_SK"
+            ) from None
 
     from paymentkit.server.db.engine import Database, DatabaseURL
     from paymentkit.server.keys import service as keys
@@ -91,6 +119,8 @@ def serve(host: str, port: int, database_url: str | None, workers: int, access_l
             f"    curl -H 'Authorization: Bearer {secret}' {base}/api/customers\n",
             err=True,
         )
+    if app_sk is not None:
+        click.echo("Component signatures (@blocklet/payment-js) are accepted.", err=True)
     click.echo(f"API docs: {base}/docs", err=True)
     os.environ["PAYMENTKIT_DATABASE_URL"] = url
     uvicorn.run(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route, Router
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paymentkit.server import auth, errors
+from paymentkit.server.component_sig import load_app_key
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
 from paymentkit.server.customers.overdue import RenderCache
@@ -47,6 +49,7 @@ class Services:
     db: Database
     keys: auth.KeyAuthenticator
     box: SecretBox
+    component_key: Ed25519PublicKey | None = None
     overdue_cache: RenderCache = field(default_factory=RenderCache)
 
 
@@ -62,8 +65,9 @@ def asgi_endpoint(
             if endpoint is None:
                 raise MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
             query = parse_query(request.scope["query_string"].decode("latin-1"))
-            livemode = await auth.resolve_mode(request, services.keys, query)
-            reply = await endpoint.handler(Call(request, services, livemode, query))
+            call = Call(request, services, query)
+            call.livemode = await auth.resolve_mode(call)
+            reply = await endpoint.handler(call)
             return json_response(reply.status, reply.content)
         except errors.APIError as exc:
             return json_response(exc.status, error_body(exc, request.scope["request_id"]))
@@ -136,7 +140,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or Settings.from_env()
     db = db or Database(settings.database_url)
     secret_key = settings.secret_key or load_or_create_key(key_file_for(db.url.sqlite_path))
-    services = Services(db=db, keys=auth.KeyAuthenticator(db), box=SecretBox(secret_key))
+    services = Services(
+        db=db,
+        keys=auth.KeyAuthenticator(db),
+        box=SecretBox(secret_key),
+        component_key=None if settings.app_sk is None else load_app_key(settings.app_sk),
+    )
     document = openapi_document(ENDPOINTS)
 
     async def healthz(request: Request) -> Response:

@@ -2,8 +2,12 @@
 
 API keys: `Authorization: Bearer sk_test_…|sk_live_…`. The presented secret is hashed and looked up
 by its hash; results (found or not) are cached per process for `KEY_CACHE_SECONDS`, which bounds how
-long a key created or revoked from the CLI takes to reach a running server. Nothing else — no
-`x-user-did` or similar header — identifies a caller.
+long a key created or revoked from the CLI takes to reach a running server. The key fixes the mode.
+
+Component signatures (`x-component-sig…` headers, what `@blocklet/payment-js` sends) when the
+server has the app key: the mode is the `livemode` query parameter, live by default.
+
+Nothing else — no `x-user-did` or similar header — identifies a caller.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from paymentkit.server import errors
+if TYPE_CHECKING:
+    from paymentkit.server.http import Call
+
+from paymentkit.server import component_sig, errors
 from paymentkit.server.db.engine import Database
 from paymentkit.server.keys import repository
 from paymentkit.server.keys.service import hash_secret
@@ -76,16 +83,17 @@ def requested_livemode(query: dict[str, Any]) -> bool | None:
     raise errors.InvalidRequest("livemode must be 'true' or 'false'", "livemode")
 
 
-async def resolve_mode(
-    request: Request, authenticator: KeyAuthenticator, query: dict[str, Any]
-) -> bool:
+async def resolve_mode(call: Call) -> bool:
     """The caller's mode; raises 401 for missing/bad credentials and 403 for a mode mismatch."""
+    request, query = call.request, call.query
+    if component_sig.HEADER_SIG in request.headers:
+        return await _component_mode(call)
     secret = bearer_secret(request)
     if secret is None:
         raise errors.AuthenticationRequired(
             "No API key provided: send 'Authorization: Bearer sk_test_…'"
         )
-    principal = await authenticator.authenticate(secret)
+    principal = await call.services.keys.authenticate(secret)
     asked = requested_livemode(query)
     if asked is not None and asked != principal.livemode:
         mode = "live" if asked else "test"
@@ -95,3 +103,28 @@ async def resolve_mode(
             "livemode",
         )
     return principal.livemode
+
+
+async def _component_mode(call: Call) -> bool:
+    key = call.services.component_key
+    if key is None:
+        raise errors.AuthenticationRequired(
+            "Component signatures are not enabled on this server (set PAYMENTKIT_APP_SK)"
+        )
+    headers = call.request.headers
+    signed = component_sig.SignedRequest(
+        signature=headers.get(component_sig.HEADER_SIG, ""),
+        iat=headers.get(component_sig.HEADER_IAT, ""),
+        exp=headers.get(component_sig.HEADER_EXP, ""),
+        version=headers.get(component_sig.HEADER_VERSION),
+    )
+    component_sig.verify(
+        key,
+        signed,
+        method=call.request.method,
+        url=call.request.scope["raw_path"].decode("latin-1"),
+        query=call.query,
+        body=await call.json(),
+    )
+    asked = requested_livemode(call.query)
+    return True if asked is None else asked

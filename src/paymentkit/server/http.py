@@ -95,7 +95,7 @@ class Call:
     __slots__ = ("_body", "livemode", "path_params", "query", "request", "services")
 
     def __init__(
-        self, request: Request, services: Services, livemode: bool, query: dict[str, Any]
+        self, request: Request, services: Services, query: dict[str, Any], livemode: bool = False
     ) -> None:
         self.request = request
         self.services = services

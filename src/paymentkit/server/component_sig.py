@@ -1,0 +1,119 @@
+"""Blocklet component signatures, as `@blocklet/payment-js` sends them (see API.md).
+
+The client signs `{body, exp, iat, method, query, url}` serialised by json-stable-stringify: sorted
+keys, no spaces, numbers and strings exactly as JavaScript's `JSON.stringify` writes them. That is
+the JSON Canonicalization Scheme (RFC 8785, keys in UTF-16 order, ECMAScript number form), which
+the `rfc8785` package implements. The text is hashed with SHA3-256 and the digest signed with
+Ed25519 by the app key.
+
+JavaScript parses every JSON number into a double, so an integer beyond 2^53 in a body is signed
+as that double's rounding; `_as_javascript_parsed` reproduces it so such requests still verify.
+This is the only place a float may appear, and it never reaches stored data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature as _BadSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from paymentkit.server import errors
+
+HEADER_SIG = "x-component-sig"
+HEADER_IAT = "x-component-sig-iat"
+HEADER_EXP = "x-component-sig-exp"
+HEADER_VERSION = "x-component-sig-version"
+# A signature whose iat lies further in the future than this is refused (clock skew allowance).
+MAX_CLOCK_SKEW_SECONDS = 300
+
+_SIG = re.compile(r"0x[0-9a-fA-F]{128}")
+_SAFE_INTEGER = 2**53
+
+
+def load_app_key(value: str) -> Ed25519PublicKey:
+    """The public key of a Blocklet app secret key: `0x` + 64 hex (seed) or 128 hex (seed + pk)."""
+    text = value.strip()
+    if text.startswith(("0x", "0X")):
+        text = text[2:]
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError("the app secret key must be hex, optionally 0x-prefixed") from None
+    if len(raw) not in (32, 64):
+        raise ValueError("the app secret key must be a 32-byte seed or a 64-byte seed+public key")
+    public = Ed25519PrivateKey.from_private_bytes(raw[:32]).public_key()
+    if len(raw) == 64 and not hmac.compare_digest(public.public_bytes_raw(), raw[32:]):
+        raise ValueError("the app secret key's public half does not match its seed")
+    return public
+
+
+def signed_text(payload: dict[str, Any]) -> bytes:
+    """json-stable-stringify of the payload, byte for byte what the Node client signs."""
+    return rfc8785.dumps(_as_javascript_parsed(payload))
+
+
+def _as_javascript_parsed(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return value
+    if isinstance(value, int):
+        return value if -_SAFE_INTEGER < value < _SAFE_INTEGER else float(value)
+    if isinstance(value, dict):
+        return {k: _as_javascript_parsed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_javascript_parsed(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    signature: str
+    iat: str
+    exp: str
+    version: str | None
+
+
+def verify(
+    key: Ed25519PublicKey,
+    signed: SignedRequest,
+    *,
+    method: str,
+    url: str,
+    query: dict[str, Any],
+    body: Any,
+    now: float | None = None,
+) -> None:
+    """Raise `InvalidSignature` unless the request carries a valid, unexpired signature."""
+    if signed.version not in (None, "1"):
+        raise errors.InvalidSignature(f"Unsupported component signature version {signed.version}")
+    if not _SIG.fullmatch(signed.signature):
+        raise errors.InvalidSignature("Malformed component signature")
+    if not (signed.iat.isascii() and signed.iat.isdigit() and len(signed.iat) <= 12):
+        raise errors.InvalidSignature("Malformed component signature iat")
+    if not (signed.exp.isascii() and signed.exp.isdigit() and len(signed.exp) <= 12):
+        raise errors.InvalidSignature("Malformed component signature exp")
+    iat, exp = int(signed.iat), int(signed.exp)
+    current = int(time.time() if now is None else now)
+    if exp < current:
+        raise errors.InvalidSignature("Component signature expired")
+    if iat > current + MAX_CLOCK_SKEW_SECONDS or exp < iat:
+        raise errors.InvalidSignature("Component signature is not valid yet")
+    payload = {
+        "body": body if body is not None else {},
+        "exp": exp,
+        "iat": iat,
+        "method": method.lower(),
+        "query": query,
+        "url": url,
+    }
+    digest = hashlib.sha3_256(signed_text(payload)).digest()
+    try:
+        key.verify(bytes.fromhex(signed.signature[2:]), digest)
+    except _BadSignature:
+        raise errors.InvalidSignature("Component signature does not verify") from None
