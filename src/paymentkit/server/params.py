@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paymentkit.server.db.paging import BASE_SORTABLE, ListRequest
 from paymentkit.server.errors import InvalidRequest, UnknownParameter
 from paymentkit.server.http import QueryParam
 
@@ -110,19 +111,30 @@ def string(query: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def filters(
-    query: dict[str, Any], names: tuple[str, ...], choices: dict[str, tuple[str, ...]] | None = None
-) -> dict[str, str]:
-    """Exact-match list filters: the named string parameters present in the query, checked against
-    their allowed values; any other parameter (but paging and livemode) is refused."""
-    reject_unknown(query, {*names, "page", "pageSize", "livemode"})
-    out: dict[str, str] = {}
-    for name in names:
+def list_request(
+    query: dict[str, Any],
+    filter_names: tuple[str, ...] = (),
+    choices: dict[str, tuple[str, ...]] | None = None,
+) -> ListRequest:
+    """Paging, `order` (created_at, updated_at or id) and exact-match filters of a billing list;
+    any other parameter but livemode is refused."""
+    reject_unknown(query, {*filter_names, "page", "pageSize", "order", "livemode"})
+    found: dict[str, str] = {}
+    for name in filter_names:
         value = string(query, name)
         if value is None:
             continue
         allowed = (choices or {}).get(name)
         if allowed is not None and value not in allowed:
             raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", name)
-        out[name] = value
-    return out
+        found[name] = value
+    page, size = paging(query)
+    ordering = order(query.get("order"), set(BASE_SORTABLE), [("created_at", True)])
+    return ListRequest(page=page, size=size, order=ordering, filters=found)
+
+
+ORDER_PARAM = QueryParam(
+    "order",
+    {"type": "string", "default": "created_at:DESC"},
+    "created_at, updated_at or id (creation order), with :ASC or :DESC; also the qs list forms",
+)

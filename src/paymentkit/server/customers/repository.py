@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
 
@@ -197,44 +197,21 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-# Sort keys a client may ask for, mapped to SQL that orders the same on SQLite and PostgreSQL
-# (code-point order for text, NULLs last).
-SORTABLE = {
-    "id": "seq",  # ids are random; as a sort key `id` means creation order, as in Payment Kit
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "name": "name",
-    "email": "email_lower",
-}
+SORTABLE = {**paging.BASE_SORTABLE, "name": "name", "email": "email_lower"}
+TEXT_SORT = frozenset({"name", "email"})
 
 
-def _order_by(tx: Tx, order: Sequence[tuple[str, bool]]) -> str:
-    parts = []
-    for field, descending in order:
-        column = SORTABLE[field]
-        if field in ("name", "email") and tx.dialect == "postgresql":
-            column += ' COLLATE "C"'
-        nulls = " NULLS LAST" if field in ("name", "email") else ""
-        parts.append(f"{column} {'DESC' if descending else 'ASC'}{nulls}")
-        if field == "id":
-            return ", ".join(parts)  # unique: nothing after it can matter
-    # Ties fall back to creation order, in the direction of the first key.
-    parts.append("seq DESC" if order[0][1] else "seq ASC")
-    return ", ".join(parts)
-
-
-def page(
-    tx: Tx, filters: Filters, order: Sequence[tuple[str, bool]], limit: int, offset: int
-) -> tuple[int, list[CustomerRecord]]:
+def page(tx: Tx, filters: Filters, request: paging.ListRequest) -> tuple[int, list[CustomerRecord]]:
     where, params = _where(filters)
     if filters == Filters(livemode=filters.livemode):
         total = live_count(tx, filters.livemode)
     else:
         total = int(tx.scalar(f"SELECT count(*) FROM customers WHERE {where}", params))
-    if offset >= total:
+    if request.offset >= total:
         return total, []
+    order = paging.order_by(tx, request.order, SORTABLE, TEXT_SORT)
     rows = tx.all(
-        f"{_select(tx)} WHERE {where} ORDER BY {_order_by(tx, order)} LIMIT ? OFFSET ?",
-        (*params, limit, offset),
+        f"{_select(tx)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*params, request.size, request.offset),
     )
     return total, [_record(r) for r in rows]

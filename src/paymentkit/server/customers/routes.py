@@ -17,6 +17,7 @@ from paymentkit.schemas.customers import (
 from paymentkit.server import errors, params
 from paymentkit.server.customers import overdue, rules, service
 from paymentkit.server.customers import repository as repo
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.http import (
     READ_ERRORS,
     Call,
@@ -78,7 +79,7 @@ _LIST_QUERY = (
     params.LIVEMODE_PARAM,
 )
 
-_DEFAULT_ORDER = [("created_at", True)]
+_NEWEST = [("created_at", True)]
 
 
 @api.route(
@@ -96,17 +97,20 @@ async def list_(call: Call) -> Reply:
         q, {"page", "pageSize", "did", "email", "order", "livemode", "metadata"}, ("metadata.",)
     )
     page, size = params.paging(q)
+    request = ListRequest(page, size, params.order(q.get("order"), set(repo.SORTABLE), _NEWEST))
     did_filter = params.string(q, "did")
+    did = None if did_filter is None else service.did_or_none(did_filter)
+    if did_filter is not None and did is None:  # not a DID, so no customer has it
+        return Reply(200, service.empty_page(page, size))
     email = params.string(q, "email")
     filters = repo.Filters(
         livemode=call.livemode,
-        did=None if did_filter is None else (service.did_or_none(did_filter) or "\n"),
+        did=did,
         email=None if email is None else email.strip(),
         metadata=_metadata_filters(q),
     )
-    order = params.order(q.get("order"), set(repo.SORTABLE), _DEFAULT_ORDER)
     result = await call.services.db.transaction(
-        lambda tx: service.list_customers(tx, filters, order, service.PageRequest(page, size))
+        lambda tx: service.list_customers(tx, filters, request)
     )
     return Reply(200, result)
 
@@ -159,10 +163,9 @@ async def search(call: Call) -> Reply:
     if rules.SEARCH_SEPARATOR in text:  # would match across two fields; nothing can match
         return Reply(200, service.empty_page(page, size))
     filters = repo.Filters(livemode=call.livemode, search=service.like_pattern(text.strip()))
+    request = ListRequest(page, size, _NEWEST)
     result = await call.services.db.transaction(
-        lambda tx: service.list_customers(
-            tx, filters, _DEFAULT_ORDER, service.PageRequest(page, size)
-        )
+        lambda tx: service.list_customers(tx, filters, request)
     )
     return Reply(200, result)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -21,6 +20,7 @@ from paymentkit.server import errors
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.customers import rules
 from paymentkit.server.db.engine import Tx, UniqueViolation
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as invoices
 from paymentkit.server.subscriptions import repository as subscriptions
@@ -231,27 +231,12 @@ def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
     return DeletedCustomer(id=current.id)
 
 
-@dataclass(frozen=True)
-class PageRequest:
-    page: int
-    page_size: int
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
-
-
-def list_customers(
-    tx: Tx,
-    filters: repo.Filters,
-    order: list[tuple[str, bool]],
-    paging: PageRequest,
-) -> CustomerList:
-    total, records = repo.page(tx, filters, order, paging.page_size, paging.offset)
+def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> CustomerList:
+    total, records = repo.page(tx, filters, request)
     return CustomerList(
         count=total,
         list=[to_wire(r) for r in records],
-        paging=Paging(page=paging.page, pageSize=paging.page_size),
+        paging=Paging(page=request.page, pageSize=request.size),
     )
 
 

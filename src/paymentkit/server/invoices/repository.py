@@ -49,13 +49,8 @@ def update(tx: Tx, id: str, customer_id: str, fields: dict[str, Any]) -> None:
     customers.bump_invoices_version(tx, customer_id)
 
 
-def page(
-    tx: Tx, livemode: bool, filters: dict[str, str], limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    where = ["livemode = ?", *(f"{column} = ?" for column in filters)]
-    return paging.page(
-        tx, _select(tx), "invoices", where, [livemode, *filters.values()], limit, offset
-    )
+def page(tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
+    return paging.page_of(tx, _select(tx), "invoices", livemode, request)
 
 
 def uncollectible_of(tx: Tx, customer_id: str) -> list[Row]:

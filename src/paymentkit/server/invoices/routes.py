@@ -65,20 +65,20 @@ async def create(call: Call) -> Reply:
         QueryParam("status", {"type": "string", "enum": list(STATUSES)}),
         QueryParam("currency_id", {"type": "string"}),
         QueryParam("subscription_id", {"type": "string"}),
+        params.ORDER_PARAM,
         *_MODE,
     ),
     errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
     """Lists invoices newest first, filtered by customer, status, currency and/or subscription."""
-    filters = params.filters(
+    request = params.list_request(
         call.query,
         ("customer_id", "status", "currency_id", "subscription_id"),
         {"status": STATUSES},
     )
-    page, size = params.paging(call.query)
     result = await call.services.db.transaction(
-        lambda tx: service.list_invoices(tx, call.livemode, filters, page, size)
+        lambda tx: service.list_invoices(tx, call.livemode, request)
     )
     return Reply(200, result)
 

@@ -13,6 +13,7 @@ from paymentkit.schemas.billing import Invoice, InvoiceCreate, InvoiceList, Stat
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as repo
 from paymentkit.server.invoices import rules
@@ -207,10 +208,10 @@ def _payment_amount(value: str | int) -> int:
     return validation.amount(value, "amount", allow_zero=False)
 
 
-def list_invoices(
-    tx: Tx, livemode: bool, filters: dict[str, str], page: int, size: int
-) -> InvoiceList:
-    total, rows = repo.page(tx, livemode, filters, size, (page - 1) * size)
+def list_invoices(tx: Tx, livemode: bool, request: ListRequest) -> InvoiceList:
+    total, rows = repo.page(tx, livemode, request)
     return InvoiceList(
-        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+        count=total,
+        list=[to_wire(r) for r in rows],
+        paging=Paging(page=request.page, pageSize=request.size),
     )

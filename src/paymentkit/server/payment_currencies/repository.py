@@ -37,7 +37,5 @@ def update(tx: Tx, id: str, fields: dict[str, Any]) -> None:
     tx.execute(f"UPDATE payment_currencies SET {assignments} WHERE id = ?", (*fields.values(), id))
 
 
-def page(tx: Tx, livemode: bool, limit: int, offset: int) -> tuple[int, list[Row]]:
-    return paging.page(
-        tx, SELECT, "payment_currencies", ["livemode = ?"], [livemode], limit, offset
-    )
+def page(tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
+    return paging.page_of(tx, SELECT, "payment_currencies", livemode, request)

@@ -43,15 +43,14 @@ async def create(call: Call) -> Reply:
     "/api/payment-currencies",
     "List payment currencys",
     response=PaymentCurrencyList,
-    query=(*params.PAGING_PARAMS, *_MODE),
+    query=(*params.PAGING_PARAMS, params.ORDER_PARAM, *_MODE),
     errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
     """Lists payment currencys of the key's mode, newest first."""
-    params.reject_unknown(call.query, {"page", "pageSize", "livemode"})
-    page, size = params.paging(call.query)
+    request = params.list_request(call.query)
     result = await call.services.db.transaction(
-        lambda tx: service.list_currencies(tx, call.livemode, page, size)
+        lambda tx: service.list_currencies(tx, call.livemode, request)
     )
     return Reply(200, result)
 

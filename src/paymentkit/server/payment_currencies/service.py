@@ -16,6 +16,7 @@ from paymentkit.schemas.billing import (
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as repo
 from paymentkit.server.payment_methods import repository as methods
@@ -100,8 +101,10 @@ def update(
     return retrieve(tx, livemode, currency_id)
 
 
-def list_currencies(tx: Tx, livemode: bool, page: int, size: int) -> PaymentCurrencyList:
-    total, rows = repo.page(tx, livemode, size, (page - 1) * size)
+def list_currencies(tx: Tx, livemode: bool, request: ListRequest) -> PaymentCurrencyList:
+    total, rows = repo.page(tx, livemode, request)
     return PaymentCurrencyList(
-        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+        count=total,
+        list=[to_wire(r) for r in rows],
+        paging=Paging(page=request.page, pageSize=request.size),
     )

@@ -42,5 +42,5 @@ def update(tx: Tx, id: str, fields: dict[str, Any]) -> None:
     tx.execute(f"UPDATE payment_methods SET {assignments} WHERE id = ?", (*fields.values(), id))
 
 
-def page(tx: Tx, livemode: bool, limit: int, offset: int) -> tuple[int, list[Row]]:
-    return paging.page(tx, SELECT, "payment_methods", ["livemode = ?"], [livemode], limit, offset)
+def page(tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
+    return paging.page_of(tx, SELECT, "payment_methods", livemode, request)

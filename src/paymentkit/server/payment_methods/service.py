@@ -18,6 +18,7 @@ from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_methods import repository as repo
 
@@ -150,8 +151,10 @@ def update(
     return retrieve(tx, livemode, method_id)
 
 
-def list_methods(tx: Tx, livemode: bool, page: int, size: int) -> PaymentMethodList:
-    total, rows = repo.page(tx, livemode, size, (page - 1) * size)
+def list_methods(tx: Tx, livemode: bool, request: ListRequest) -> PaymentMethodList:
+    total, rows = repo.page(tx, livemode, request)
     return PaymentMethodList(
-        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+        count=total,
+        list=[to_wire(r) for r in rows],
+        paging=Paging(page=request.page, pageSize=request.size),
     )

@@ -43,10 +43,5 @@ def has_unended(tx: Tx, customer_id: str) -> bool:
     )
 
 
-def page(
-    tx: Tx, livemode: bool, filters: dict[str, str], limit: int, offset: int
-) -> tuple[int, list[Row]]:
-    where = ["livemode = ?", *(f"{column} = ?" for column in filters)]
-    return paging.page(
-        tx, SELECT, "subscriptions", where, [livemode, *filters.values()], limit, offset
-    )
+def page(tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
+    return paging.page_of(tx, SELECT, "subscriptions", livemode, request)

@@ -58,16 +58,16 @@ async def create(call: Call) -> Reply:
         *params.PAGING_PARAMS,
         QueryParam("customer_id", {"type": "string"}),
         QueryParam("status", {"type": "string", "enum": list(STATUSES)}),
+        params.ORDER_PARAM,
         *_MODE,
     ),
     errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
     """Lists subscriptions, newest first, optionally of one customer and/or in one status."""
-    filters = params.filters(call.query, ("customer_id", "status"), {"status": STATUSES})
-    page, size = params.paging(call.query)
+    request = params.list_request(call.query, ("customer_id", "status"), {"status": STATUSES})
     result = await call.services.db.transaction(
-        lambda tx: service.list_subscriptions(tx, call.livemode, filters, page, size)
+        lambda tx: service.list_subscriptions(tx, call.livemode, request)
     )
     return Reply(200, result)
 

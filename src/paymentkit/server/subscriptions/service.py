@@ -12,6 +12,7 @@ from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.customers import repository as customers
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as currencies
 from paymentkit.server.subscriptions import repository as repo
@@ -93,10 +94,10 @@ def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
     return retrieve(tx, livemode, subscription_id)
 
 
-def list_subscriptions(
-    tx: Tx, livemode: bool, filters: dict[str, str], page: int, size: int
-) -> SubscriptionList:
-    total, rows = repo.page(tx, livemode, filters, size, (page - 1) * size)
+def list_subscriptions(tx: Tx, livemode: bool, request: ListRequest) -> SubscriptionList:
+    total, rows = repo.page(tx, livemode, request)
     return SubscriptionList(
-        count=total, list=[to_wire(r) for r in rows], paging=Paging(page=page, pageSize=size)
+        count=total,
+        list=[to_wire(r) for r in rows],
+        paging=Paging(page=request.page, pageSize=request.size),
     )
