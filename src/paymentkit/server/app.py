@@ -24,7 +24,16 @@ from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
 from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.db.engine import Database
-from paymentkit.server.http import Call, Endpoint, error_body, json_response, parse_query
+from paymentkit.server.http import (
+    Call,
+    Endpoint,
+    encode,
+    error_body,
+    json_response,
+    parse_query,
+    raw_json_response,
+)
+from paymentkit.server.idempotency import service as idempotency
 from paymentkit.server.ids import new_id
 from paymentkit.server.invoices.routes import api as invoices_api
 from paymentkit.server.openapi import DOCS_HTML, openapi_document
@@ -60,6 +69,7 @@ def asgi_endpoint(
     allowed = ", ".join(sorted(endpoints))
 
     async def handle(request: Request) -> Response:
+        claim: idempotency.Claim | None = None
         try:
             endpoint = endpoints.get(request.method)
             if endpoint is None:
@@ -67,12 +77,44 @@ def asgi_endpoint(
             query = parse_query(request.scope["query_string"].decode("latin-1"))
             call = Call(request, services, query)
             call.livemode = await auth.resolve_mode(call)
+            key = request.headers.get(idempotency.HEADER)
+            if key is not None and request.method in idempotency.WRITE_METHODS:
+                outcome = await idempotency.claim(
+                    services.db,
+                    call.livemode,
+                    idempotency.check_key(key),
+                    idempotency.fingerprint(
+                        request.method,
+                        request.scope["raw_path"].decode("latin-1"),
+                        request.scope["query_string"],
+                        await call.raw_body(),
+                    ),
+                )
+                if isinstance(outcome, idempotency.Replay):
+                    return raw_json_response(outcome.status, outcome.body, REPLAYED)
+                claim = call.idempotency = outcome
             reply = await endpoint.handler(call)
-            return json_response(reply.status, reply.content)
+            body = encode(reply.content)
+            if claim is not None and not claim.done:
+                await idempotency.complete(services.db, claim, reply.status, body)
+            return raw_json_response(reply.status, body)
         except errors.APIError as exc:
-            return json_response(exc.status, error_body(exc, request.scope["request_id"]))
+            body = encode(error_body(exc, request.scope["request_id"]))
+            if claim is not None and not claim.done:
+                if exc.status < 500:  # a refusal changed nothing: answer it the same way again
+                    await idempotency.complete(services.db, claim, exc.status, body)
+                else:
+                    await idempotency.release(services.db, claim)
+            return raw_json_response(exc.status, body)
+        except BaseException:
+            if claim is not None and not claim.done:
+                await idempotency.release(services.db, claim)
+            raise
 
     return handle
+
+
+REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 class MethodNotAllowed(errors.InvalidRequest):

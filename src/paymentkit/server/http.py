@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from paymentkit.server import errors, querystring
+from paymentkit.server.db.engine import Tx
+from paymentkit.server.idempotency import service as idempotency
 
 if TYPE_CHECKING:
     from paymentkit.server.app import Services
@@ -92,7 +94,16 @@ class Registry:
 class Call:
     """One authenticated request as the handlers see it."""
 
-    __slots__ = ("_body", "livemode", "path_params", "query", "request", "services")
+    __slots__ = (
+        "_body",
+        "_raw",
+        "idempotency",
+        "livemode",
+        "path_params",
+        "query",
+        "request",
+        "services",
+    )
 
     def __init__(
         self, request: Request, services: Services, query: dict[str, Any], livemode: bool = False
@@ -102,15 +113,39 @@ class Call:
         self.livemode = livemode
         self.query = query
         self.path_params: dict[str, str] = request.path_params
+        self.idempotency: idempotency.Claim | None = None
+        self._raw: bytes | None = None
         self._body: Any = None
+
+    async def raw_body(self) -> bytes:
+        if self._raw is None:
+            self._raw = await read_body(self.request)
+        return self._raw
 
     async def json(self) -> dict[str, Any]:
         """The JSON object body, `{}` when the request has none (GETs may carry one)."""
         if self._body is None:
-            raw = await read_body(self.request)
-            self._body = parse_json_object(raw)
+            self._body = parse_json_object(await self.raw_body())
         body: dict[str, Any] = self._body
         return body
+
+    async def write(self, work: Callable[[Tx], Any], status: int) -> Reply:
+        """Run a write in one transaction and answer `status` with its result. Under an
+        Idempotency-Key the answer is stored in that same transaction, so the effects and the
+        stored answer exist together or not at all."""
+        claim = self.idempotency
+        db = self.services.db
+        if claim is None:
+            return Reply(status, await db.transaction(work, write=True))
+
+        def work_and_store(tx: Tx) -> Any:
+            result = work(tx)
+            idempotency.complete_in(tx, claim, status, encode(result))
+            return result
+
+        result = await db.transaction(work_and_store, write=True)
+        claim.done = True
+        return Reply(status, result)
 
     def path(self, name: str) -> str:
         value = self.path_params[name]
@@ -176,8 +211,16 @@ def parse_query(raw: str) -> dict[str, Any]:
         raise errors.InvalidRequest(f"the query string cannot be read: {exc}") from None
 
 
+def encode(content: Any) -> bytes:
+    return _encoder.encode(content)
+
+
 def json_response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encoder.encode(content), status_code=status, media_type=JSON, headers=headers)
+    return raw_json_response(status, _encoder.encode(content), headers)
+
+
+def raw_json_response(status: int, body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
 
 
 def error_body(exc: errors.APIError, request_id: str) -> dict[str, Any]:

@@ -55,10 +55,7 @@ async def create(call: Call) -> Reply:
     customer of this mode is a 409 `resource_exists`."""
     params.reject_unknown(call.query, {"livemode"})
     data = _input(await call.json())
-    customer = await call.services.db.transaction(
-        lambda tx: service.create(tx, call.livemode, data), write=True
-    )
-    return Reply(201, customer)
+    return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
 _LIST_QUERY = (
@@ -253,10 +250,7 @@ async def update(call: Call) -> Reply:
     params.reject_unknown(call.query, {"livemode"})
     customer_id = call.path("id")
     data = _input(await call.json())
-    customer = await call.services.db.transaction(
-        lambda tx: service.update(tx, call.livemode, customer_id, data), write=True
-    )
-    return Reply(200, customer)
+    return await call.write(lambda tx: service.update(tx, call.livemode, customer_id, data), 200)
 
 
 @api.route(
@@ -271,7 +265,4 @@ async def delete(call: Call) -> Reply:
     """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID."""
     params.reject_unknown(call.query, {"livemode"})
     customer_id = call.path("id")
-    result = await call.services.db.transaction(
-        lambda tx: service.delete(tx, call.livemode, customer_id), write=True
-    )
-    return Reply(200, result)
+    return await call.write(lambda tx: service.delete(tx, call.livemode, customer_id), 200)

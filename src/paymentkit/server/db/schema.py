@@ -218,3 +218,20 @@ Index(
     invoices.c.seq,
 )
 Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at)
+
+# -- idempotency (migration 0004) -------------------------------------------------------------
+
+# One row per Idempotency-Key and mode: the request's fingerprint and, once answered, the stored
+# answer. A 'running' row whose request never completed (crash) is taken over after a while.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("livemode", Boolean(), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("status", Integer(), nullable=True),
+    Column("response", Text(), nullable=True),
+    Column("created_at", BigInteger(), nullable=False),
+)
+Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)

@@ -48,10 +48,7 @@ async def create(call: Call) -> Reply:
     subscriptions). `amount_due` is an integer string in the currency's smallest unit, any size."""
     params.reject_unknown(call.query, {"livemode"})
     data = convert(await call.json(), InvoiceCreate)
-    result = await call.services.db.transaction(
-        lambda tx: service.create(tx, call.livemode, data), write=True
-    )
-    return Reply(201, result)
+    return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
 @api.route(
@@ -105,10 +102,9 @@ async def _transition(call: Call, action: str) -> Reply:
     params.reject_unknown(call.query, {"livemode"})
     invoice_id = call.path("id")
     convert(await call.json(), NoBody)
-    result = await call.services.db.transaction(
-        lambda tx: service.transition(tx, call.livemode, invoice_id, action), write=True
+    return await call.write(
+        lambda tx: service.transition(tx, call.livemode, invoice_id, action), 200
     )
-    return Reply(200, result)
 
 
 @api.route(
@@ -141,10 +137,7 @@ async def pay(call: Call) -> Reply:
     invoice_id = call.path("id")
     data = convert(await call.json(), InvoicePay)
     amount = None if isinstance(data.amount, UnsetType) else data.amount
-    result = await call.services.db.transaction(
-        lambda tx: service.pay(tx, call.livemode, invoice_id, amount), write=True
-    )
-    return Reply(200, result)
+    return await call.write(lambda tx: service.pay(tx, call.livemode, invoice_id, amount), 200)
 
 
 @api.route(

@@ -31,11 +31,7 @@ async def create(call: Call) -> Reply:
     """Creates a currency of an existing payment method of the same mode (400 `resource_missing` otherwise)."""
     params.reject_unknown(call.query, {"livemode"})
     data = convert(await call.json(), PaymentCurrencyCreate)
-    s = call.services
-    currency = await s.db.transaction(
-        lambda tx: service.create(tx, call.livemode, data), write=True
-    )
-    return Reply(201, currency)
+    return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
 @api.route(
@@ -87,8 +83,4 @@ async def update(call: Call) -> Reply:
     params.reject_unknown(call.query, {"livemode"})
     currency_id = call.path("id")
     data = convert(await call.json(), PaymentCurrencyUpdate)
-    s = call.services
-    currency = await s.db.transaction(
-        lambda tx: service.update(tx, call.livemode, currency_id, data), write=True
-    )
-    return Reply(200, currency)
+    return await call.write(lambda tx: service.update(tx, call.livemode, currency_id, data), 200)

@@ -31,11 +31,9 @@ async def create(call: Call) -> Reply:
     """Creates a payment method; `settings` are encrypted at rest and never returned."""
     params.reject_unknown(call.query, {"livemode"})
     data = convert(await call.json(), PaymentMethodCreate)
-    s = call.services
-    method = await s.db.transaction(
-        lambda tx: service.create(tx, s.box, call.livemode, data), write=True
+    return await call.write(
+        lambda tx: service.create(tx, call.services.box, call.livemode, data), 201
     )
-    return Reply(201, method)
 
 
 @api.route(
@@ -87,8 +85,6 @@ async def update(call: Call) -> Reply:
     params.reject_unknown(call.query, {"livemode"})
     method_id = call.path("id")
     data = convert(await call.json(), PaymentMethodUpdate)
-    s = call.services
-    method = await s.db.transaction(
-        lambda tx: service.update(tx, s.box, call.livemode, method_id, data), write=True
+    return await call.write(
+        lambda tx: service.update(tx, call.services.box, call.livemode, method_id, data), 200
     )
-    return Reply(200, method)

@@ -43,10 +43,7 @@ async def create(call: Call) -> Reply:
     """Creates a subscription of an existing customer in an existing currency of the same mode."""
     params.reject_unknown(call.query, {"livemode"})
     data = convert(await call.json(), SubscriptionCreate)
-    result = await call.services.db.transaction(
-        lambda tx: service.create(tx, call.livemode, data), write=True
-    )
-    return Reply(201, result)
+    return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
 @api.route(
@@ -104,7 +101,4 @@ async def cancel(call: Call) -> Reply:
     params.reject_unknown(call.query, {"livemode"})
     subscription_id = call.path("id")
     convert(await call.json(), NoBody)
-    result = await call.services.db.transaction(
-        lambda tx: service.cancel(tx, call.livemode, subscription_id), write=True
-    )
-    return Reply(200, result)
+    return await call.write(lambda tx: service.cancel(tx, call.livemode, subscription_id), 200)
