@@ -1,0 +1,48 @@
+"""The reads and writes every billing table shares: rows by public id within one mode.
+
+Each resource's repository declares its table once (`Records(...)`) and adds the queries that are
+its own. Column and table names come from code, never from a request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paymentkit.server.db import paging
+from paymentkit.server.db.engine import Row, Tx
+
+
+class Records:
+    def __init__(self, table: str, columns: tuple[str, ...], money: frozenset[str] = frozenset()):
+        self.table = table
+        self.columns = columns
+        self.money = money
+
+    def select(self, tx: Tx) -> str:
+        """`SELECT <columns> FROM <table>`, money columns as exact decimal text."""
+        cols = ", ".join(tx.money_out(c) if c in self.money else c for c in self.columns)
+        return f"SELECT {cols} FROM {self.table}"
+
+    def get(self, tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Row | None:
+        return tx.one(
+            f"{self.select(tx)} WHERE id = ? AND livemode = ?" + (tx.for_update if lock else ""),
+            (id, livemode),
+        )
+
+    def get_many(self, tx: Tx, ids: list[str]) -> list[Row]:
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        return tx.all(f"{self.select(tx)} WHERE id IN ({marks})", ids)
+
+    def insert(self, tx: Tx, values: dict[str, Any]) -> None:
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        tx.execute(f"INSERT INTO {self.table} ({names}) VALUES ({marks})", tuple(values.values()))
+
+    def update(self, tx: Tx, id: str, fields: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        tx.execute(f"UPDATE {self.table} SET {assignments} WHERE id = ?", (*fields.values(), id))
+
+    def page(self, tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
+        return paging.page_of(tx, self.select(tx), self.table, livemode, request)
