@@ -99,6 +99,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         expect=lambda body: isinstance(body, dict) and len(body.get("list", [])) == 20,
     ),
     Endpoint(
+        "search",
+        "GET /api/customers/search?query=smith (~2% of customers match)",
+        "/api/customers/search?query=smith",
+        expect=lambda body: isinstance(body, dict) and body.get("count", 0) > 0,
+    ),
+    Endpoint(
         "overdue",
         "GET /api/customers/{id}/overdue/invoices (2,000 of 10,000 invoices)",
         "/api/customers/{overdue_customer}/overdue/invoices",

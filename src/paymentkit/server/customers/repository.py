@@ -174,11 +174,31 @@ class Filters:
     did: str | None = None
     email: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()
-    search: str | None = None  # a LIKE pattern over search_text, already escaped
+    search: str | None = None  # a lower-cased substring of search_text
 
 
-def _where(f: Filters) -> tuple[str, list[Any]]:
-    clauses = ["livemode = ?", LIVE]
+TRIGRAM = 3
+
+
+def _search_clause(dialect: str, needle: str) -> tuple[str, str]:
+    """Customers whose search_text contains `needle` (already lower-cased), as a literal.
+
+    SQLite: needles of three characters or more go through the FTS5 trigram index as a quoted
+    phrase (a phrase of trigrams is exactly a substring; only `"` is special there). Shorter ones,
+    and PostgreSQL (where the pg_trgm GIN index serves LIKE), use LIKE with escapes.
+    """
+    if dialect == "sqlite" and len(needle) >= TRIGRAM:
+        phrase = '"' + needle.replace('"', '""') + '"'
+        return "seq IN (SELECT rowid FROM customers_search WHERE customers_search MATCH ?)", phrase
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return "search_text LIKE ? ESCAPE '\\'", f"%{escaped}%"
+
+
+def _where(f: Filters, dialect: str) -> tuple[str, list[Any]]:
+    fts = f.search is not None and dialect == "sqlite" and len(f.search) >= TRIGRAM
+    # With the FTS index the matches drive the query (rowid lookups); `+livemode` keeps SQLite
+    # from walking a livemode index over every customer and probing each (2.6 ms vs 10 ms at 100k).
+    clauses = ["+livemode = ?" if fts else "livemode = ?", LIVE]
     params: list[Any] = [f.livemode]
     if f.did is not None:
         clauses.append("did = ?")
@@ -192,8 +212,9 @@ def _where(f: Filters) -> tuple[str, list[Any]]:
         )
         params.extend((key, value))
     if f.search is not None:
-        clauses.append("search_text LIKE ? ESCAPE '\\'")
-        params.append(f.search)
+        clause, param = _search_clause(dialect, f.search)
+        clauses.append(clause)
+        params.append(param)
     return " AND ".join(clauses), params
 
 
@@ -202,7 +223,7 @@ TEXT_SORT = frozenset({"name", "email"})
 
 
 def page(tx: Tx, filters: Filters, request: paging.ListRequest) -> tuple[int, list[CustomerRecord]]:
-    where, params = _where(filters)
+    where, params = _where(filters, tx.dialect)
     if filters == Filters(livemode=filters.livemode):
         total = live_count(tx, filters.livemode)
     else:

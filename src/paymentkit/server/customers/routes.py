@@ -159,7 +159,7 @@ async def search(call: Call) -> Reply:
     page, size = params.paging(q)
     if rules.SEARCH_SEPARATOR in text:  # would match across two fields; nothing can match
         return Reply(200, service.empty_page(page, size))
-    filters = repo.Filters(livemode=call.livemode, search=service.like_pattern(text.strip()))
+    filters = repo.Filters(livemode=call.livemode, search=text.strip().lower())
     request = ListRequest(page, size, _NEWEST)
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(tx, filters, request)

@@ -242,9 +242,3 @@ def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> Custo
 
 def empty_page(page: int, size: int) -> CustomerList:
     return CustomerList(count=0, list=[], paging=Paging(page=page, pageSize=size))
-
-
-def like_pattern(query: str) -> str:
-    """A LIKE pattern matching `query` as a literal, case-insensitive substring of search_text."""
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

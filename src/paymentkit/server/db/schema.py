@@ -235,3 +235,15 @@ idempotency_keys = Table(
     Column("created_at", BigInteger(), nullable=False),
 )
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
+
+# Made by migration 0005 outside this metadata because they are dialect-specific: the FTS5
+# trigram table for customer search (and the shadow tables FTS5 keeps) on SQLite, the pg_trgm GIN
+# index on PostgreSQL (only where the extension could be installed).
+SEARCH_TABLES_SQLITE = (
+    "customers_search",
+    "customers_search_config",
+    "customers_search_data",
+    "customers_search_docsize",
+    "customers_search_idx",
+)
+SEARCH_INDEX_POSTGRESQL = "ix_customers_search_trgm"
