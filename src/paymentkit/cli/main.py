@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from paymentkit import __version__
+from paymentkit.cli.resources import GROUPS
 
 if TYPE_CHECKING:
     from paymentkit.server.db.engine import DatabaseURL
@@ -55,6 +56,10 @@ def _migrate(url: str) -> None:
 @click.version_option(__version__, prog_name="paymentkit")
 def main() -> None:
     """paymentkit: a self-hostable payments backend."""
+
+
+for _group in GROUPS:  # customers, invoices, …: through the SDK (cli/resources.py)
+    main.add_command(_group)
 
 
 @main.command()

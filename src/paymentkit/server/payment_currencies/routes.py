@@ -37,13 +37,13 @@ async def create(call: Call) -> Reply:
 @api.route(
     "GET",
     "/api/payment-currencies",
-    "List payment currencys",
+    "List payment currencies",
     response=PaymentCurrencyList,
     query=(*params.PAGING_PARAMS, params.ORDER_PARAM, *_MODE),
     errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
-    """Lists payment currencys of the key's mode, newest first."""
+    """Lists payment currencies of the key's mode, newest first."""
     request = params.list_request(call.query)
     result = await call.services.db.transaction(
         lambda tx: service.list_currencies(tx, call.livemode, request)

@@ -1,0 +1,113 @@
+"""Turning keyword arguments into request bodies and query strings.
+
+`NOT_GIVEN` marks an argument the caller left out, so it is not sent at all; `None` is sent as
+JSON null, which on update clears the field (API.md, update semantics).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict, final
+from urllib.parse import quote
+
+from paymentkit.sdk.types import Address, PaymentKitObject
+
+MetadataValue = str | int | float | bool
+MetadataParam = Mapping[str, MetadataValue | None]
+"""Metadata to write: up to 50 keys; on update a key set to None or "" is removed."""
+MetadataFilter = Mapping[str, str | int | bool]
+"""Metadata to filter a list by: every KEY must equal VALUE (compared as text)."""
+Amount = int | str
+"""An integer amount in the currency's smallest unit; sent as an exact decimal string."""
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+@final
+class NotGiven:
+    """The type of `NOT_GIVEN`: an argument left out, as opposed to `None` (JSON null)."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+class AddressParams(TypedDict, total=False):
+    """An address to write. On update, fields merge one by one and a field set to None is removed."""
+
+    country: str | None
+    state: str | None
+    city: str | None
+    line1: str | None
+    line2: str | None
+    postal_code: str | None
+
+
+def amount(value: Amount, name: str) -> str:
+    """An amount as the wire's exact decimal string; floats are refused, never rounded."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(
+            f"{name} must be an int (or a decimal integer string) in the currency's smallest "
+            f"unit, not {type(value).__name__}"
+        )
+    text = str(value).strip()
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"{name} must be an integer in the currency's smallest unit: {value!r}")
+    return text
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    """A JSON body of the fields that were given (None stays: it is sent as null)."""
+    return {name: _json(value) for name, value in fields.items() if value is not NOT_GIVEN}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, PaymentKitObject):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _json(v) for k, v in value.items()}
+    return value
+
+
+def query(
+    metadata: MetadataFilter | None = None, **params: str | int | bool | None
+) -> tuple[tuple[str, str], ...]:
+    """Query parameters of a list or search, leaving out those not given; `metadata` becomes
+    `metadata.KEY=VALUE` pairs."""
+    pairs = [(name, _text(value)) for name, value in params.items() if value is not None]
+    for key, value in (metadata or {}).items():
+        pairs.append((f"metadata.{key}", _text(value)))
+    return tuple(pairs)
+
+
+def _text(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def path_id(value: str) -> str:
+    """An id (or DID) as one path segment."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"an id must be a non-empty string, not {value!r}")
+    return quote(value, safe=":")
+
+
+def address(value: AddressParams | Address | NotGiven | None) -> Any:
+    """An address argument as sent: an `Address` object is written whole."""
+    if isinstance(value, Address):
+        return value.to_dict()
+    return value

@@ -1,0 +1,70 @@
+"""`client.payment_currencies`: create, retrieve, update and list."""
+
+from __future__ import annotations
+
+from paymentkit.sdk import _params as p
+from paymentkit.sdk._endpoint import K, Resource, Spec, endpoint, get, get_page, post, put
+from paymentkit.sdk._pagination import Page
+from paymentkit.sdk._params import NOT_GIVEN, NotGiven
+from paymentkit.sdk.types import PaymentCurrency
+
+
+class PaymentCurrencies(Resource[K]):
+    """Currencies of payment methods. Amounts in a currency are integers of its smallest unit,
+    10^-`decimal` of one."""
+
+    @endpoint
+    def create(
+        self,
+        *,
+        payment_method_id: str,
+        name: str,
+        symbol: str,
+        decimal: int,
+        active: bool | NotGiven = NOT_GIVEN,
+        metadata: p.MetadataParam | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | None = None,
+    ) -> Spec[PaymentCurrency]:
+        """Create a currency of a payment method; `decimal` is 0–18."""
+        data = p.body(
+            payment_method_id=payment_method_id,
+            name=name,
+            symbol=symbol,
+            decimal=decimal,
+            active=active,
+            metadata=metadata,
+        )
+        return post("/api/payment-currencies", PaymentCurrency, data, idempotency_key)
+
+    @endpoint
+    def retrieve(self, id: str) -> Spec[PaymentCurrency]:
+        """The payment currency with this id."""
+        return get(f"/api/payment-currencies/{p.path_id(id)}", PaymentCurrency)
+
+    @endpoint
+    def update(
+        self,
+        id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        symbol: str | NotGiven = NOT_GIVEN,
+        active: bool | NotGiven = NOT_GIVEN,
+        metadata: p.MetadataParam | NotGiven | None = NOT_GIVEN,
+        idempotency_key: str | None = None,
+    ) -> Spec[PaymentCurrency]:
+        """Change the given fields; `metadata` merges key by key (None removes a key)."""
+        data = p.body(name=name, symbol=symbol, active=active, metadata=metadata)
+        return put(
+            f"/api/payment-currencies/{p.path_id(id)}", PaymentCurrency, data, idempotency_key
+        )
+
+    @endpoint
+    def list(
+        self, *, page: int | None = None, page_size: int | None = None, order: str | None = None
+    ) -> Spec[Page[PaymentCurrency]]:
+        """One page of payment currencies, newest first."""
+        return get_page(
+            "/api/payment-currencies",
+            PaymentCurrency,
+            p.query(page=page, pageSize=page_size, order=order),
+        )

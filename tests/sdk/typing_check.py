@@ -1,0 +1,56 @@
+"""Checked by mypy --strict in test_typing.py (never imported by pytest): one resource method,
+written once, types as a plain call on PaymentKit and as an awaitable on AsyncPaymentKit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import assert_type
+
+from paymentkit import (
+    AsyncPaymentKit,
+    Customer,
+    DeletedObject,
+    Invoice,
+    OverdueInvoices,
+    Page,
+    PaymentKit,
+    Subscription,
+)
+
+
+def sync_calls(pk: PaymentKit) -> None:
+    assert_type(pk.customers.retrieve("cus_x"), Customer)
+    assert_type(pk.customers.create(name="Ada", metadata={"tier": "gold"}), Customer)
+    assert_type(pk.customers.update("cus_x", email=None), Customer)
+    assert_type(pk.customers.delete("cus_x"), DeletedObject)
+    assert_type(pk.customers.overdue_invoices("cus_x"), OverdueInvoices)
+    page = pk.customers.list(page_size=10, metadata={"tier": "gold"})
+    assert_type(page, Page[Customer])
+    assert_type(page.data, list[Customer])
+    for customer in page.auto_paging_iter():
+        assert_type(customer, Customer)
+    assert_type(pk.customers.search("ada", page=2), Page[Customer])
+    invoice = pk.invoices.pay("in_x", amount=10**30)
+    assert_type(invoice, Invoice)
+    assert_type(invoice.amount_remaining, int)
+    assert_type(pk.subscriptions.cancel("sub_x"), Subscription)
+    overdue = pk.customers.overdue_invoices("cus_x")
+    assert_type(overdue.summary["pc_x"].amount, int)
+    # The real keyword signature is checked:
+    pk.customers.retrieve(idd="cus_x")  # type: ignore[call-arg]
+    pk.customers.list(pageSize=10)  # type: ignore[call-arg]
+    pk.invoices.create(customer_id="c", currency_id="p", amount_due=1.5)  # type: ignore[arg-type]
+    pk.customers.retrieve("cus_x").nmae  # type: ignore[attr-defined]
+
+
+async def async_calls(apk: AsyncPaymentKit) -> None:
+    assert_type(apk.customers.retrieve("cus_x"), Awaitable[Customer])
+    assert_type(await apk.customers.retrieve("cus_x"), Customer)
+    assert_type(await apk.customers.update("cus_x", name="Ada"), Customer)
+    page = await apk.customers.list(page_size=10)
+    assert_type(page, Page[Customer])
+    async for customer in page.auto_paging_iter():
+        assert_type(customer, Customer)
+    assert_type(await apk.invoices.finalize("in_x"), Invoice)
+    assert_type(await apk.customers.overdue_invoices("cus_x"), OverdueInvoices)
+    apk.customers.retrieve(idd="cus_x")  # type: ignore[call-arg]
