@@ -119,7 +119,11 @@ class Call:
 
     async def raw_body(self) -> bytes:
         if self._raw is None:
-            self._raw = await read_body(self.request)
+            headers = self.request.headers
+            if "content-length" in headers or "transfer-encoding" in headers:
+                self._raw = await read_body(self.request)
+            else:  # HTTP/1.1: without either header a request has no body
+                self._raw = b""
         return self._raw
 
     async def json(self) -> dict[str, Any]:

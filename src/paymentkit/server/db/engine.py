@@ -175,27 +175,34 @@ class Database:
         return await anyio.to_thread.run_sync(lambda: self.run_sync(work, write=write))
 
     def run_sync(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
-        with self._tx(write) as tx:
+        if self.dialect == "sqlite":
+            return self._run_sqlite(work, write)
+        with self._pg_tx() as tx:
             return work(tx)
 
+    def _run_sqlite(self, work: Callable[[Tx], T], write: bool) -> T:
+        # Plain try/except rather than a context manager: this runs on every request.
+        conn = self._sqlite_conn()
+        cur = conn.cursor()
+        cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            result = work(Tx(cur, "sqlite"))
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
+        try:
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return result
+
     @contextmanager
-    def _tx(self, write: bool) -> Iterator[Tx]:
-        if self.dialect == "sqlite":
-            conn = self._sqlite_conn()
-            cur = conn.cursor()
-            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield Tx(cur, "sqlite")
-            except BaseException:
-                conn.rollback()
-                raise
-            else:
-                conn.commit()
-            finally:
-                cur.close()
-        else:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                yield Tx(cur, "postgresql")
+    def _pg_tx(self) -> Iterator[Tx]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield Tx(cur, "postgresql")
 
     def _sqlite_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
