@@ -136,8 +136,8 @@ def get_only(
 
 
 class RequestContext:
-    """Gives every request an id (`X-Request-Id`), turns any uncaught exception into a 500
-    `internal_error` that leaks nothing, and refuses bodies over the limit by Content-Length."""
+    """Gives every request an id (`X-Request-Id`) and turns any uncaught exception into a 500
+    `internal_error` that leaks nothing (the body limit is enforced where bodies are read)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
