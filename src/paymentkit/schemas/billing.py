@@ -20,6 +20,8 @@ InvoiceStatus = Literal["draft", "open", "paid", "uncollectible", "void"]
 MetadataInput = MetadataMap | None | UnsetType
 Str = str | None | UnsetType
 # Amounts in requests: a decimal integer string (or a JSON integer), any size up to 78 digits.
+# Required text that may not be blank (checked after trimming by the server).
+NonEmpty = Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1, "pattern": "\\S"})]
 AmountInput = Annotated[str | int, msgspec.Meta(description="Integer amount, as a string")]
 
 REDACTED = "[redacted]"
@@ -33,7 +35,7 @@ class PaymentMethodCreate(msgspec.Struct, forbid_unknown_fields=True):
     responses show each settings key with the value "[redacted]"."""
 
     type: MethodType
-    name: str
+    name: NonEmpty
     description: Str = UNSET
     active: bool | UnsetType = UNSET
     settings: SettingsMap | UnsetType | None = UNSET
@@ -69,8 +71,8 @@ class PaymentMethod(msgspec.Struct, kw_only=True):
 
 class PaymentCurrencyCreate(msgspec.Struct, forbid_unknown_fields=True):
     payment_method_id: str
-    name: str
-    symbol: str
+    name: NonEmpty
+    symbol: NonEmpty
     decimal: Annotated[int, msgspec.Meta(ge=0, le=18)]
     active: bool | UnsetType = UNSET
     metadata: MetadataInput = UNSET

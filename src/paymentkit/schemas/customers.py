@@ -39,7 +39,11 @@ class CustomerInput(msgspec.Struct, forbid_unknown_fields=True):
     clears it). `did` may be set only while the customer has none."""
 
     did: Annotated[
-        Str, msgspec.Meta(description="Base58 DID starting with z; did:abt: prefix ok")
+        Str,
+        msgspec.Meta(
+            description="Base58 DID starting with z; did:abt: prefix ok",
+            extra_json_schema={"pattern": "^(did:abt:)?z[1-9A-HJ-NP-Za-km-z]+$"},
+        ),
     ] = UNSET
     name: Str = UNSET
     email: Str = UNSET

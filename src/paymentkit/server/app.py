@@ -73,7 +73,10 @@ def asgi_endpoint(
         try:
             endpoint = endpoints.get(request.method)
             if endpoint is None:
-                raise MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
+                exc = MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
+                return json_response(
+                    exc.status, error_body(exc, request.scope["request_id"]), {"Allow": allowed}
+                )
             query = parse_query(request.scope["query_string"].decode("latin-1"))
             call = Call(request, services, query)
             call.livemode = await auth.resolve_mode(call)
@@ -129,7 +132,9 @@ def get_only(
     async def handle(request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
             exc = MethodNotAllowed(f"{request.method} is not allowed here; use GET")
-            return json_response(exc.status, error_body(exc, request.scope["request_id"]))
+            return json_response(
+                exc.status, error_body(exc, request.scope["request_id"]), {"Allow": "GET, HEAD"}
+            )
         return await handler(request)
 
     return handle

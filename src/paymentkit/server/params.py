@@ -133,8 +133,19 @@ def list_request(
     return ListRequest(page=page, size=size, order=ordering, filters=found)
 
 
+def order_schema(fields: tuple[str, ...]) -> dict[str, Any]:
+    """The string form of `order` for the API description (the qs list forms are described in
+    words: OpenAPI cannot say `order[0][1]`)."""
+    names = "|".join(fields)
+    return {
+        "type": "string",
+        "default": "created_at:DESC",
+        "pattern": f"^({names})(:(ASC|DESC|asc|desc))?$",
+    }
+
+
 ORDER_PARAM = QueryParam(
     "order",
-    {"type": "string", "default": "created_at:DESC"},
+    order_schema(("created_at", "updated_at", "id")),
     "created_at, updated_at or id (creation order), with :ASC or :DESC; also the qs list forms",
 )

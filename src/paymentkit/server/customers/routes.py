@@ -69,7 +69,7 @@ _LIST_QUERY = (
     ),
     QueryParam(
         "order",
-        {"type": "string", "default": "created_at:DESC"},
+        params.order_schema(("created_at", "updated_at", "name", "email", "id")),
         "created_at, updated_at, name or email, with :ASC or :DESC; also the qs list forms "
         "order[0]=field&order[1]=DIR and order[0][0]=field&order[0][1]=DIR",
     ),
