@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
+
+from msgspec import UNSET, UnsetType
 
 from paymentkit.schemas.common import MetadataValue
 from paymentkit.server.errors import InvalidRequest
@@ -80,3 +82,16 @@ def amount(value: str | int, param: str, *, allow_zero: bool = True) -> int:
     if parsed == 0 and not allow_zero:
         raise InvalidRequest(f"{param} must be greater than zero", param)
     return parsed
+
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+
+@overload
+def given(value: T | UnsetType) -> T | None: ...
+@overload
+def given(value: T | UnsetType, default: D) -> T | D: ...
+def given(value: Any, default: Any = None) -> Any:
+    """A request field's value, or `default` when the client did not send it (msgspec's UNSET)."""
+    return default if value is UNSET else value

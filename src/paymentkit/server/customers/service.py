@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from msgspec import UnsetType
 
 from paymentkit.schemas.common import Paging
 from paymentkit.schemas.customers import (
@@ -16,18 +16,17 @@ from paymentkit.schemas.customers import (
     CustomerList,
     DeletedCustomer,
 )
-from paymentkit.server import errors
+from paymentkit.server import errors, validation
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.customers import rules
+from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as invoices
 from paymentkit.server.subscriptions import repository as subscriptions
 
-_json = msgspec.json.Encoder()
-_address_decoder = msgspec.json.Decoder(dict[str, str])
-_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
+_address = msgspec.json.Decoder(Address)
 
 
 def to_wire(r: repo.CustomerRecord) -> Customer:
@@ -37,12 +36,12 @@ def to_wire(r: repo.CustomerRecord) -> Customer:
         name=r.name,
         email=r.email,
         phone=r.phone,
-        address=None if r.address is None else msgspec.json.decode(r.address, type=Address),
+        address=None if r.address is None else _address.decode(r.address),
         description=r.description,
         balance=r.balance,
         delinquent=r.delinquent,
         livemode=r.livemode,
-        metadata=_metadata_decoder.decode(r.metadata),
+        metadata=codec.object_of(r.metadata),
         created_at=iso_ms(r.created_at),
         updated_at=iso_ms(r.updated_at),
     )
@@ -54,10 +53,6 @@ def _address_changes(value: AddressInput | UnsetType | None) -> dict[str, Any] |
     return {f: getattr(value, f) for f in rules.ADDRESS_FIELDS}
 
 
-def _unset_to_none(value: Any) -> Any:
-    return None if value is UNSET else value
-
-
 def _not_found(id_or_did: str) -> errors.NotFound:
     return errors.NotFound(f"No such customer: {id_or_did}")
 
@@ -67,13 +62,15 @@ def _did_taken(did: str) -> errors.ResourceExists:
 
 
 def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
-    did = rules.did(_unset_to_none(data.did))
-    name = rules.text(_unset_to_none(data.name), "name", rules.NAME_MAX)
-    email = rules.email(_unset_to_none(data.email))
-    phone = rules.phone(_unset_to_none(data.phone))
-    description = rules.text(_unset_to_none(data.description), "description", rules.DESCRIPTION_MAX)
+    did = rules.did(validation.given(data.did))
+    name = rules.text(validation.given(data.name), "name", rules.NAME_MAX)
+    email = rules.email(validation.given(data.email))
+    phone = rules.phone(validation.given(data.phone))
+    description = rules.text(
+        validation.given(data.description), "description", rules.DESCRIPTION_MAX
+    )
     address = rules.address(None, _address_changes(data.address))
-    metadata = rules.metadata({}, _unset_to_none(data.metadata))
+    metadata = rules.metadata({}, validation.given(data.metadata))
     customer_id = new_id("cus")
     new = repo.NewCustomer(
         id=customer_id,
@@ -82,9 +79,9 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
         name=name,
         email=email,
         phone=phone,
-        address=None if address is None else _json.encode(address).decode(),
+        address=None if address is None else codec.to_text(address),
         description=description,
-        metadata=_json.encode(metadata).decode(),
+        metadata=codec.to_text(metadata),
         search_text=rules.search_text([customer_id, did, name, email, phone]),
         created_at=now_ms(),
     )
@@ -191,13 +188,13 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
     if not isinstance(data.description, UnsetType):
         fields["description"] = rules.text(data.description, "description", rules.DESCRIPTION_MAX)
     if not isinstance(data.address, UnsetType):
-        old = None if current.address is None else _address_decoder.decode(current.address)
+        old = None if current.address is None else codec.object_of(current.address)
         new = rules.address(old, _address_changes(data.address))
-        fields["address"] = None if new is None else _json.encode(new).decode()
+        fields["address"] = None if new is None else codec.to_text(new)
     metadata: dict[str, Any] | None = None
     if not isinstance(data.metadata, UnsetType):
-        metadata = rules.metadata(_metadata_decoder.decode(current.metadata), data.metadata)
-        fields["metadata"] = _json.encode(metadata).decode()
+        metadata = rules.metadata(codec.object_of(current.metadata), data.metadata)
+        fields["metadata"] = codec.to_text(metadata)
     fields = {k: v for k, v in fields.items() if getattr(current, k) != v}
     if not fields:
         return to_wire(current)

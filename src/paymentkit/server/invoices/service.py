@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from msgspec import UnsetType
 
 from paymentkit.schemas.billing import Invoice, InvoiceCreate, InvoiceList, StatusTransitions
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
+from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
@@ -22,9 +22,6 @@ from paymentkit.server.subscriptions.service import require_currency, require_cu
 
 DESCRIPTION_MAX = 1000
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
-
-_json = msgspec.json.Encoder()
-_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 def _opt_int(value: Any) -> int | None:
@@ -74,7 +71,7 @@ def to_wire(row: Row) -> Invoice:
             voided_at=_opt_int(voided_at),
         ),
         livemode=bool(livemode),
-        metadata=_metadata_decoder.decode(metadata),
+        metadata=codec.object_of(metadata),
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
@@ -91,7 +88,7 @@ def _unix(value: int | UnsetType | None, param: str) -> int | None:
 def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
     require_customer(tx, livemode, data.customer_id)
     require_currency(tx, livemode, data.currency_id)
-    subscription_id = None if isinstance(data.subscription_id, UnsetType) else data.subscription_id
+    subscription_id = validation.given(data.subscription_id)
     if subscription_id is not None:
         sub = subscriptions.get(tx, livemode, subscription_id)
         if sub is None:
@@ -107,9 +104,7 @@ def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
     period_end = _unix(data.period_end, "period_end")
     if period_start is not None and period_end is not None and period_end < period_start:
         raise errors.InvalidRequest("period_end may not be before period_start", "period_end")
-    metadata = validation.metadata(
-        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
-    )
+    metadata = validation.metadata({}, validation.given(data.metadata))
     now = now_ms()
     invoice_id = new_id("in")
     repo.insert(
@@ -128,11 +123,11 @@ def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
             "period_start": period_start,
             "period_end": period_end,
             "description": validation.text(
-                None if isinstance(data.description, UnsetType) else data.description,
+                validation.given(data.description),
                 "description",
                 DESCRIPTION_MAX,
             ),
-            "metadata": _json.encode(metadata).decode(),
+            "metadata": codec.to_text(metadata),
             "created_at": now,
             "updated_at": now,
         },

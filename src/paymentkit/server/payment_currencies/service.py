@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from msgspec import UnsetType
 
 from paymentkit.schemas.billing import (
@@ -15,6 +14,7 @@ from paymentkit.schemas.billing import (
 )
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
+from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
@@ -23,9 +23,6 @@ from paymentkit.server.payment_methods import repository as methods
 
 NAME_MAX = 256
 SYMBOL_MAX = 32
-
-_json = msgspec.json.Encoder()
-_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 def to_wire(row: Row) -> PaymentCurrency:
@@ -38,7 +35,7 @@ def to_wire(row: Row) -> PaymentCurrency:
         decimal=int(decimal),
         active=bool(active),
         livemode=bool(livemode),
-        metadata=_metadata_decoder.decode(metadata),
+        metadata=codec.object_of(metadata),
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
@@ -51,9 +48,7 @@ def create(tx: Tx, livemode: bool, data: PaymentCurrencyCreate) -> PaymentCurren
         )
     now = now_ms()
     currency_id = new_id("pc")
-    metadata = validation.metadata(
-        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
-    )
+    metadata = validation.metadata({}, validation.given(data.metadata))
     repo.insert(
         tx,
         {
@@ -63,8 +58,8 @@ def create(tx: Tx, livemode: bool, data: PaymentCurrencyCreate) -> PaymentCurren
             "name": validation.required_text(data.name, "name", NAME_MAX),
             "symbol": validation.required_text(data.symbol, "symbol", SYMBOL_MAX),
             "decimal": data.decimal,
-            "active": True if isinstance(data.active, UnsetType) else data.active,
-            "metadata": _json.encode(metadata).decode(),
+            "active": validation.given(data.active, True),
+            "metadata": codec.to_text(metadata),
             "created_at": now,
             "updated_at": now,
         },
@@ -93,8 +88,8 @@ def update(
     if not isinstance(data.active, UnsetType):
         fields["active"] = data.active
     if not isinstance(data.metadata, UnsetType):
-        metadata = validation.metadata(_metadata_decoder.decode(row[7]), data.metadata)
-        fields["metadata"] = _json.encode(metadata).decode()
+        metadata = validation.metadata(codec.object_of(row[7]), data.metadata)
+        fields["metadata"] = codec.to_text(metadata)
     if fields:
         fields["updated_at"] = max(now_ms(), int(row[9]))
         repo.update(tx, currency_id, fields)

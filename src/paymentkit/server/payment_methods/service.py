@@ -17,6 +17,7 @@ from paymentkit.schemas.billing import (
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.crypto import SecretBox
+from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
@@ -28,10 +29,8 @@ SETTINGS_MAX_KEYS = 20
 SETTINGS_KEY_MAX = 64
 SETTINGS_VALUE_MAX = 4096
 
-_json = msgspec.json.Encoder()
 _keys_decoder = msgspec.json.Decoder(list[str])
 _settings_decoder = msgspec.json.Decoder(dict[str, str])
-_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 def to_wire(row: Row) -> PaymentMethod:
@@ -44,7 +43,7 @@ def to_wire(row: Row) -> PaymentMethod:
         active=bool(active),
         settings=dict.fromkeys(_keys_decoder.decode(keys), REDACTED),
         livemode=bool(livemode),
-        metadata=_metadata_decoder.decode(metadata),
+        metadata=codec.object_of(metadata),
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
@@ -79,18 +78,16 @@ def _merge_settings(current: dict[str, str], changes: dict[str, Any] | None) -> 
 
 def _sealed(box: SecretBox, settings: dict[str, str]) -> dict[str, Any]:
     return {
-        "settings_encrypted": box.encrypt(_json.encode(settings)) if settings else None,
-        "settings_keys": _json.encode(sorted(settings)).decode(),
+        "settings_encrypted": box.encrypt(codec.to_text(settings).encode()) if settings else None,
+        "settings_keys": codec.to_text(sorted(settings)),
     }
 
 
 def create(tx: Tx, box: SecretBox, livemode: bool, data: PaymentMethodCreate) -> PaymentMethod:
     now = now_ms()
     method_id = new_id("pm")
-    settings = _merge_settings({}, None if isinstance(data.settings, UnsetType) else data.settings)
-    metadata = validation.metadata(
-        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
-    )
+    settings = _merge_settings({}, validation.given(data.settings))
+    metadata = validation.metadata({}, validation.given(data.metadata))
     repo.insert(
         tx,
         {
@@ -99,13 +96,13 @@ def create(tx: Tx, box: SecretBox, livemode: bool, data: PaymentMethodCreate) ->
             "type": data.type,
             "name": validation.required_text(data.name, "name", NAME_MAX),
             "description": validation.text(
-                None if isinstance(data.description, UnsetType) else data.description,
+                validation.given(data.description),
                 "description",
                 DESCRIPTION_MAX,
             ),
-            "active": True if isinstance(data.active, UnsetType) else data.active,
+            "active": validation.given(data.active, True),
             **_sealed(box, settings),
-            "metadata": _json.encode(metadata).decode(),
+            "metadata": codec.to_text(metadata),
             "created_at": now,
             "updated_at": now,
         },
@@ -143,8 +140,8 @@ def update(
         current = settings_of(tx, box, method_id)
         fields.update(_sealed(box, _merge_settings(current, data.settings)))
     if not isinstance(data.metadata, UnsetType):
-        metadata = validation.metadata(_metadata_decoder.decode(row[7]), data.metadata)
-        fields["metadata"] = _json.encode(metadata).decode()
+        metadata = validation.metadata(codec.object_of(row[7]), data.metadata)
+        fields["metadata"] = codec.to_text(metadata)
     if fields:
         fields["updated_at"] = max(now_ms(), int(row[9]))
         repo.update(tx, method_id, fields)

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-from msgspec import UnsetType
-
 from paymentkit.schemas.billing import Subscription, SubscriptionCreate, SubscriptionList
 from paymentkit.schemas.common import Paging
 from paymentkit.server import errors, validation
 from paymentkit.server.customers import repository as customers
+from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as currencies
 from paymentkit.server.subscriptions import repository as repo
-
-_json = msgspec.json.Encoder()
-_metadata_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
 def to_wire(row: Row) -> Subscription:
@@ -30,7 +23,7 @@ def to_wire(row: Row) -> Subscription:
         status=status,
         canceled_at=None if canceled_at is None else int(canceled_at),
         livemode=bool(livemode),
-        metadata=_metadata_decoder.decode(metadata),
+        metadata=codec.object_of(metadata),
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
@@ -49,14 +42,12 @@ def require_currency(tx: Tx, livemode: bool, currency_id: str) -> None:
 def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
     require_customer(tx, livemode, data.customer_id)
     require_currency(tx, livemode, data.currency_id)
-    status = "active" if isinstance(data.status, UnsetType) else data.status
+    status = validation.given(data.status, "active")
     if status == "canceled":
         raise errors.InvalidRequest(
             "a subscription cannot be created canceled; create it and cancel it", "status"
         )
-    metadata = validation.metadata(
-        {}, None if isinstance(data.metadata, UnsetType) else data.metadata
-    )
+    metadata = validation.metadata({}, validation.given(data.metadata))
     now = now_ms()
     subscription_id = new_id("sub")
     repo.insert(
@@ -67,7 +58,7 @@ def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
             "customer_id": data.customer_id,
             "currency_id": data.currency_id,
             "status": status,
-            "metadata": _json.encode(metadata).decode(),
+            "metadata": codec.to_text(metadata),
             "created_at": now,
             "updated_at": now,
         },
