@@ -10,7 +10,7 @@ from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
 
-# Order of the columns every read returns; `record()` below depends on it.
+# Order of the columns every read returns; `CustomerRecord` below follows it.
 # `delinquent` is derived, never stored: true exactly while an invoice of the customer is
 # uncollectible (one probe of ix_invoices_customer_status).
 _SELECT = (
@@ -106,9 +106,11 @@ def _insert_params(tx: Tx, c: NewCustomer) -> tuple[Any, ...]:
     )
 
 
-def insert(tx: Tx, customer: NewCustomer) -> None:
-    tx.execute(_INSERT, _insert_params(tx, customer))
+def insert(tx: Tx, customer: NewCustomer) -> int:
+    """Insert and return the new row's seq (for its metadata rows)."""
+    seq = int(tx.scalar(_INSERT + " RETURNING seq", _insert_params(tx, customer)))
     _add_to_count(tx, customer.livemode, 1)
+    return seq
 
 
 def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
@@ -133,10 +135,6 @@ def live_count(tx: Tx, livemode: bool) -> int:
     return int(
         tx.scalar("SELECT coalesce(sum(n), 0) FROM customer_counts WHERE livemode = ?", (livemode,))
     )
-
-
-def seq_of(tx: Tx, id: str) -> int:
-    return int(tx.scalar("SELECT seq FROM customers WHERE id = ?", (id,)))
 
 
 def replace_metadata(tx: Tx, seq: int, values: dict[str, str]) -> None:

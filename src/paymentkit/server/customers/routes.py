@@ -20,24 +20,15 @@ from paymentkit.server.customers import repository as repo
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.http import (
     READ_ERRORS,
+    WRITE_ERRORS,
     Call,
     QueryParam,
     Registry,
     Reply,
-    validation_error,
+    convert,
 )
 
 api = Registry("Customers")
-
-_COMMON = (errors.AuthenticationRequired, errors.Forbidden, errors.InvalidRequest)
-_WRITE = (*_COMMON, errors.UnknownParameter, errors.PayloadTooLarge)
-
-
-def _input(body: dict[str, Any]) -> CustomerInput:
-    try:
-        return msgspec.convert(body, CustomerInput)
-    except msgspec.ValidationError as exc:
-        raise validation_error(exc) from None
 
 
 @api.route(
@@ -48,13 +39,13 @@ def _input(body: dict[str, Any]) -> CustomerInput:
     response=Customer,
     body=CustomerInput,
     query=(params.LIVEMODE_PARAM,),
-    errors=(*_WRITE, errors.ResourceExists),
+    errors=(*WRITE_ERRORS, errors.ResourceExists),
 )
 async def create(call: Call) -> Reply:
     """Creates a customer in the API key's mode. Every field is optional; a DID already used by a
     customer of this mode is a 409 `resource_exists`."""
     params.reject_unknown(call.query, {"livemode"})
-    data = _input(await call.json())
+    data = convert(await call.json(), CustomerInput)
     return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
@@ -85,7 +76,7 @@ _NEWEST = [("created_at", True)]
     "List customers",
     response=CustomerList,
     query=_LIST_QUERY,
-    errors=(*_COMMON, errors.UnknownParameter),
+    errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
     """Lists customers of the key's mode, newest first by default; ties fall back to creation order."""
@@ -142,7 +133,7 @@ def _metadata_filters(q: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         *params.PAGING_PARAMS,
         params.LIVEMODE_PARAM,
     ),
-    errors=(*_COMMON, errors.UnknownParameter),
+    errors=READ_ERRORS,
 )
 async def search(call: Call) -> Reply:
     """Case-insensitive substring search over id, did, name, email and phone; `%`, `_` and `\\`
@@ -177,7 +168,7 @@ async def search(call: Call) -> Reply:
         QueryParam("create", {"type": "string", "enum": ["true", "false"]}, "Same as body create"),
         params.LIVEMODE_PARAM,
     ),
-    errors=(*_COMMON, errors.NotFound, errors.UnknownParameter),
+    errors=(*READ_ERRORS, errors.NotFound),
     extra_statuses={201: Customer},
 )
 async def retrieve(call: Call) -> Reply:
@@ -185,11 +176,7 @@ async def retrieve(call: Call) -> Reply:
     or query) a missing DID is created atomically: 201 when made, 200 when it existed."""
     params.reject_unknown(call.query, {"create", "livemode"})
     id_or_did = call.path("id")
-    body = await call.json()
-    try:
-        options = msgspec.convert(body, RetrieveOptions)
-    except msgspec.ValidationError as exc:
-        raise validation_error(exc) from None
+    options = convert(await call.json(), RetrieveOptions)
     create = _flag(options.create, "create") or _flag(call.query.get("create"), "create")
     db = call.services.db
     if not create:
@@ -243,13 +230,13 @@ async def overdue_invoices(call: Call) -> Reply:
     response=Customer,
     body=CustomerInput,
     query=(params.LIVEMODE_PARAM,),
-    errors=(*_WRITE, errors.NotFound, errors.ResourceExists),
+    errors=(*WRITE_ERRORS, errors.NotFound, errors.ResourceExists),
 )
 async def update(call: Call) -> Reply:
     """Partial update: fields not sent stay. `metadata` and `address` merge key by key."""
     params.reject_unknown(call.query, {"livemode"})
     customer_id = call.path("id")
-    data = _input(await call.json())
+    data = convert(await call.json(), CustomerInput)
     return await call.write(lambda tx: service.update(tx, call.livemode, customer_id, data), 200)
 
 
@@ -259,7 +246,7 @@ async def update(call: Call) -> Reply:
     "Delete a customer",
     response=DeletedCustomer,
     query=(params.LIVEMODE_PARAM,),
-    errors=(*_COMMON, errors.NotFound, errors.InvalidState),
+    errors=(*READ_ERRORS, errors.NotFound, errors.InvalidState),
 )
 async def delete(call: Call) -> Reply:
     """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID."""

@@ -86,12 +86,12 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
         created_at=now_ms(),
     )
     try:
-        repo.insert(tx, new)
+        seq = repo.insert(tx, new)
     except UniqueViolation:
         assert did is not None
         raise _did_taken(did) from None
     if metadata:
-        repo.replace_metadata(tx, repo.seq_of(tx, customer_id), _metadata_rows(metadata))
+        repo.replace_metadata(tx, seq, _metadata_rows(metadata))
     return _fetch(tx, livemode, customer_id)
 
 
