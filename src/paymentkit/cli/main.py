@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -17,7 +18,9 @@ from paymentkit import __version__
 from paymentkit.cli.resources import GROUPS
 
 if TYPE_CHECKING:
-    from paymentkit.server.db.engine import DatabaseURL
+    from paymentkit.server.db.engine import DatabaseURL, Tx
+
+R = TypeVar("R")
 
 DATABASE_URL = click.option(
     "--database-url",
@@ -100,18 +103,13 @@ def serve(
                 str(exc), param_hint="--app-sk-file / PAYMENTKIT_APP_SK"
             ) from None
 
-    from paymentkit.server.db.engine import Database, DatabaseURL
+    from paymentkit.server.db.engine import DatabaseURL
     from paymentkit.server.keys import service as keys
 
     url = _url(database_url)
-    _migrate(url)
-    db = Database(url)
-    try:
-        created = db.run_sync(
-            lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"), write=True
-        )
-    finally:
-        db.close()
+    created = _on_database(
+        url, lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"), write=True
+    )
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     click.echo(f"paymentkit {__version__} on {DatabaseURL.parse(url).redacted()}", err=True)
     _secret_key_notice(DatabaseURL.parse(url))
@@ -176,12 +174,17 @@ def keys() -> None:
     """Create, list and revoke API keys."""
 
 
-def _keys_db(database_url: str | None):  # type: ignore[no-untyped-def]
+def _on_database(database_url: str | None, work: Callable[[Tx], R], *, write: bool = False) -> R:
+    """Migrate the database, run `work` in one transaction on it, and close it again."""
     from paymentkit.server.db.engine import Database
 
     url = _url(database_url)
     _migrate(url)
-    return Database(url)
+    db = Database(url)
+    try:
+        return db.run_sync(work, write=write)
+    finally:
+        db.close()
 
 
 @keys.command("create")
@@ -193,11 +196,9 @@ def keys_create(mode: str, name: str | None, as_json: bool, database_url: str | 
     """Create a key. Its secret is printed now and never again."""
     from paymentkit.server.keys import service
 
-    db = _keys_db(database_url)
-    try:
-        info, secret = db.run_sync(lambda tx: service.create(tx, mode == "live", name), write=True)
-    finally:
-        db.close()
+    info, secret = _on_database(
+        database_url, lambda tx: service.create(tx, mode == "live", name), write=True
+    )
     if as_json:
         click.echo(json.dumps({**info.as_dict(), "secret": secret}))
     else:
@@ -214,11 +215,7 @@ def keys_list(as_json: bool, database_url: str | None) -> None:
 
     from paymentkit.server.keys import service
 
-    db = _keys_db(database_url)
-    try:
-        infos = db.run_sync(service.list_keys)
-    finally:
-        db.close()
+    infos = _on_database(database_url, service.list_keys)
     if as_json:
         click.echo(json.dumps([i.as_dict() for i in infos]))
         return
@@ -238,11 +235,7 @@ def keys_revoke(key_id: str, database_url: str | None) -> None:
     """Revoke a key; running servers stop accepting it within seconds."""
     from paymentkit.server.keys import service
 
-    db = _keys_db(database_url)
-    try:
-        info = db.run_sync(lambda tx: service.revoke(tx, key_id), write=True)
-    finally:
-        db.close()
+    info = _on_database(database_url, lambda tx: service.revoke(tx, key_id), write=True)
     if info is None:
         click.echo(f"No such key: {key_id}", err=True)
         sys.exit(1)
