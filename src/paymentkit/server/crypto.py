@@ -61,8 +61,3 @@ def load_or_create_key(key_file: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
-
-
-def existing_key(key_file: Path) -> str | None:
-    """The configured key or the one in `key_file`, without creating anything."""
-    return os.environ.get(ENV) or (key_file.read_text().strip() if key_file.exists() else None)

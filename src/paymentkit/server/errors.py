@@ -91,21 +91,3 @@ class PayloadTooLarge(APIError):
 class InternalError(APIError):
     status = 500
     code = "internal_error"
-
-
-# Every status/code pair the API can answer with, for the OpenAPI description.
-ALL_ERRORS: tuple[type[APIError], ...] = (
-    InvalidRequest,
-    UnknownParameter,
-    MissingReference,
-    AuthenticationRequired,
-    InvalidSignature,
-    Forbidden,
-    NotFound,
-    ResourceExists,
-    InvalidState,
-    IdempotencyKeyReused,
-    IdempotencyKeyInUse,
-    PayloadTooLarge,
-    InternalError,
-)

@@ -50,7 +50,6 @@ class Endpoint:
     body: Any = None
     query: tuple[QueryParam, ...] = ()
     errors: tuple[type[errors.APIError], ...] = ()
-    auth: bool = True
     extra_statuses: dict[int, Any] = field(default_factory=dict)
 
     @property

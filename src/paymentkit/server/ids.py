@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _LENGTH = 24
@@ -32,13 +31,3 @@ def iso_ms(ms: int) -> str:
     """`2023-10-27T10:00:00.000Z` for an integer millisecond timestamp."""
     seconds, millis = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
-
-
-def unix_seconds(ms: int) -> int:
-    return ms // 1000
-
-
-def parse_iso_ms(value: str) -> int:
-    """Inverse of `iso_ms`, for clients that send timestamps back."""
-    dt = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return int(dt.timestamp()) * 1000 + dt.microsecond // 1000

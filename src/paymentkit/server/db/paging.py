@@ -8,7 +8,6 @@ from typing import Any
 
 from paymentkit.server.db.engine import Row, Tx
 
-NEWEST_FIRST = "created_at DESC, seq DESC"
 # Sort keys every resource offers; `id` means creation order (ids are random), as in Payment Kit.
 BASE_SORTABLE = {"id": "seq", "created_at": "created_at", "updated_at": "updated_at"}
 
@@ -44,7 +43,7 @@ def page(
     params: Sequence[Any],
     limit: int,
     offset: int,
-    order: str = NEWEST_FIRST,
+    order: str,
 ) -> tuple[int, list[Row]]:
     """`select` is `SELECT cols FROM table`; ties in `order` must end in `seq` for stable paging."""
     condition = " AND ".join(where) or "1 = 1"
