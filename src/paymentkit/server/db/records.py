@@ -17,6 +17,11 @@ class Records:
         self.table = table
         self.columns = columns
         self.money = money
+        self._position = {name: i for i, name in enumerate(columns)}
+
+    def value(self, row: Row, column: str) -> Any:
+        """One column of a row read by this table's queries, by name."""
+        return row[self._position[column]]
 
     def select(self, tx: Tx) -> str:
         """`SELECT <columns> FROM <table>`, money columns as exact decimal text."""

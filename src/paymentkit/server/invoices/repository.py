@@ -34,7 +34,6 @@ records = Records(
     ),
     money=frozenset({"amount_due", "amount_paid", "amount_remaining"}),
 )
-UPDATED_AT = records.columns.index("updated_at")
 get, page = records.get, records.page
 
 # Every write below also bumps the owner's `customers.invoices_version` in the same transaction,

@@ -95,7 +95,7 @@ def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
             raise errors.MissingReference(
                 f"No such subscription: {subscription_id}", "subscription_id"
             )
-        if sub[2] != data.customer_id:
+        if subscriptions.records.value(sub, "customer_id") != data.customer_id:
             raise errors.InvalidRequest(
                 "the subscription belongs to another customer", "subscription_id"
             )
@@ -153,7 +153,7 @@ def _locked(tx: Tx, livemode: bool, invoice_id: str, action: str) -> tuple[Invoi
         raise errors.InvalidState(
             f"Cannot {action.replace('_', ' ')} an invoice whose status is {invoice.status}"
         )
-    return invoice, max(now_ms(), int(row[repo.UPDATED_AT]))
+    return invoice, max(now_ms(), int(repo.records.value(row, "updated_at")))
 
 
 def transition(tx: Tx, livemode: bool, invoice_id: str, action: str) -> Invoice:

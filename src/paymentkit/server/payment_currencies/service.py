@@ -88,10 +88,12 @@ def update(
     if not isinstance(data.active, UnsetType):
         fields["active"] = data.active
     if not isinstance(data.metadata, UnsetType):
-        metadata = validation.metadata(codec.object_of(row[7]), data.metadata)
+        metadata = validation.metadata(
+            codec.object_of(repo.records.value(row, "metadata")), data.metadata
+        )
         fields["metadata"] = codec.to_text(metadata)
     if fields:
-        fields["updated_at"] = max(now_ms(), int(row[9]))
+        fields["updated_at"] = max(now_ms(), int(repo.records.value(row, "updated_at")))
         repo.update(tx, currency_id, fields)
     return retrieve(tx, livemode, currency_id)
 

@@ -77,10 +77,10 @@ def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
     row = repo.get(tx, livemode, subscription_id, lock=True)
     if row is None:
         raise errors.NotFound(f"No such subscription: {subscription_id}")
-    status = row[4]
+    status = repo.records.value(row, "status")
     if status in repo.ENDED:
         raise errors.InvalidState(f"A subscription whose status is {status} cannot be canceled")
-    now = max(now_ms(), int(row[8]))
+    now = max(now_ms(), int(repo.records.value(row, "updated_at")))
     repo.cancel(tx, subscription_id, now // 1000, now)
     return retrieve(tx, livemode, subscription_id)
 
