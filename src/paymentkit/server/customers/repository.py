@@ -41,8 +41,14 @@ class CustomerRecord:
     invoices_version: int
 
 
+_select_by_dialect: dict[str, str] = {}
+
+
 def _select(tx: Tx) -> str:
-    return _SELECT.format(balance=tx.money_out("balance"))
+    sql = _select_by_dialect.get(tx.dialect)
+    if sql is None:
+        sql = _select_by_dialect[tx.dialect] = _SELECT.format(balance=tx.money_out("balance"))
+    return sql
 
 
 def _record(row: Row) -> CustomerRecord:

@@ -18,6 +18,7 @@ class Records:
         self.columns = columns
         self.money = money
         self._position = {name: i for i, name in enumerate(columns)}
+        self._select: dict[str, str] = {}  # per dialect: built once, used by every read
 
     def value(self, row: Row, column: str) -> Any:
         """One column of a row read by this table's queries, by name."""
@@ -25,8 +26,11 @@ class Records:
 
     def select(self, tx: Tx) -> str:
         """`SELECT <columns> FROM <table>`, money columns as exact decimal text."""
-        cols = ", ".join(tx.money_out(c) if c in self.money else c for c in self.columns)
-        return f"SELECT {cols} FROM {self.table}"
+        sql = self._select.get(tx.dialect)
+        if sql is None:
+            cols = ", ".join(tx.money_out(c) if c in self.money else c for c in self.columns)
+            sql = self._select[tx.dialect] = f"SELECT {cols} FROM {self.table}"
+        return sql
 
     def get(self, tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Row | None:
         return tx.one(
