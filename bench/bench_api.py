@@ -174,7 +174,7 @@ def seed_customers(conn: sqlite3.Connection, fixture: Fixture, progress: Progres
             email = f"{first}.{last}{i}@{rng.choice(_DOMAINS)}".lower()
             phone = f"+1{rng.randint(201, 989)}{rng.randint(0, 9_999_999):07d}"
             created = base + i
-            text = search_text([cid, None, name, email, phone])
+            text = search_text(name, email, phone)
             rows.append((cid, name, email, email.lower(), phone, text, created, created))
             ids.append(cid)
         conn.executemany(_CUSTOMER_SQL, rows)

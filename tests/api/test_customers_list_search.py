@@ -81,7 +81,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
 
 
 def test_empty_list_shape(api: API) -> None:
-    assert listing(api) == {"count": 0, "list": [], "paging": {"page": 1, "pageSize": 20}}
+    assert listing(api) == {
+        "count": 0,
+        "list": [],
+        "paging": {"page": 1, "pageSize": 20},
+        "has_more": False,
+        "count_is_exact": True,
+    }
 
 
 def test_list_shape_has_numbers(api: API) -> None:
@@ -89,7 +95,7 @@ def test_list_shape_has_numbers(api: API) -> None:
     r = api.get("/api/customers", params={"page": "1", "pageSize": "5"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"count", "list", "paging"}
+    assert set(body) == {"count", "list", "paging", "has_more", "count_is_exact"}
     assert type(body["count"]) is int and body["count"] == 1
     assert body["paging"] == {"page": 1, "pageSize": 5}
     assert type(body["paging"]["page"]) is int and type(body["paging"]["pageSize"]) is int
@@ -110,7 +116,13 @@ def test_page_beyond_the_end_is_empty(api: API) -> None:
     for _ in range(3):
         create(api)
     page = listing(api, page=5, pageSize=2)
-    assert page == {"count": 3, "list": [], "paging": {"page": 5, "pageSize": 2}}
+    assert page == {
+        "count": 3,
+        "list": [],
+        "paging": {"page": 5, "pageSize": 2},
+        "has_more": False,
+        "count_is_exact": True,
+    }
 
 
 def test_page_size_100_is_allowed(api: API) -> None:
@@ -141,7 +153,7 @@ def test_bad_paging_is_400(api: API, path: str, params: dict[str, str], param: s
 
 def test_unknown_query_parameter_is_400(api: API) -> None:
     assert_error(
-        api.get("/api/customers", params={"limit": "5"}), 400, "unknown_parameter", "limit"
+        api.get("/api/customers", params={"page_size": "5"}), 400, "unknown_parameter", "page_size"
     )
 
 
@@ -350,10 +362,13 @@ def test_search_matches_each_searchable_field_case_insensitively(api: API) -> No
         },
     )
     create(api, {"name": "Someone Else", "email": "else@example.org", "phone": "+15551234567"})
+    # Ids and DIDs match by prefix (with or without cus_ / did:abt:); the rest by substring.
     for text in (
         c["id"][4:14],
+        c["id"][:10],
         c["id"].upper(),
-        did[5:20],
+        did[:15],
+        f"did:abt:{did[:12]}",
         did.lower(),
         "ZEBULON",
         "lon qua",

@@ -21,7 +21,12 @@ from sqlalchemy import Index, UniqueConstraint, create_engine, inspect, text
 
 from paymentkit.server.db.engine import Database, DatabaseURL
 from paymentkit.server.db.migrate import alembic_config, current, upgrade
-from paymentkit.server.db.schema import SEARCH_INDEX_POSTGRESQL, SEARCH_TABLES_SQLITE, metadata
+from paymentkit.server.db.schema import (
+    CUSTOMER_INDEXES,
+    SEARCH_INDEX_POSTGRESQL,
+    SEARCH_TABLES_SQLITE,
+    metadata,
+)
 from tests.conftest import PG_URL, REQUIRE_PG, _pg_unavailable_reason
 
 
@@ -144,12 +149,38 @@ def _reflected(url: str) -> dict[str, Any]:
 
 
 def _is_search_object(diff: Any) -> bool:
-    """The dialect-specific search objects of migration 0005, which the models leave out."""
+    """The dialect-specific objects of migrations 0005 and 0006, which the models leave out."""
     if diff[0] == "remove_table":
         return bool(diff[1].name in SEARCH_TABLES_SQLITE)
     if diff[0] == "remove_index":
-        return bool(diff[1].name == SEARCH_INDEX_POSTGRESQL)
+        return bool(diff[1].name == SEARCH_INDEX_POSTGRESQL or diff[1].name in CUSTOMER_INDEXES)
     return False
+
+
+def _index_definitions(url: str, names: list[str]) -> dict[str, str]:
+    """The column part of each named index's CREATE statement, as the database keeps it."""
+    engine = create_engine(DatabaseURL.parse(url).sqlalchemy_url)
+    out = {}
+    try:
+        with engine.connect() as conn:
+            for name in names:
+                if engine.dialect.name == "sqlite":
+                    sql = conn.exec_driver_sql(
+                        "SELECT sql FROM sqlite_master WHERE name = ?", (name,)
+                    ).scalar()
+                else:
+                    sql = conn.exec_driver_sql(
+                        "SELECT pg_get_indexdef(%s::regclass)", (name,)
+                    ).scalar()
+                assert sql is not None, name
+                assert " WHERE " in sql and "deleted_at IS NULL" in sql, sql
+                columns = re.search(r"ON (?:\S+\.)?customers(?: USING btree)? (\(.*\)) WHERE", sql)
+                assert columns is not None, sql
+                # PostgreSQL shows lower(id) over a varchar as lower((id)::text)
+                out[name] = re.sub(r"\((\w+)\)::text", r"\1", columns.group(1))
+    finally:
+        engine.dispose()
+    return out
 
 
 def _diff(url: str) -> list[Any]:
@@ -180,6 +211,11 @@ def test_upgrade_of_an_empty_database_matches_the_models(empty_url: str) -> None
         # pg_trgm is available on the machines this runs on; elsewhere search falls back to a scan.
         trgm = live["customers"]["indexes"].pop(SEARCH_INDEX_POSTGRESQL)
         assert trgm[0] == ("search_text",)
+    assert _index_definitions(empty_url, list(CUSTOMER_INDEXES)) == {
+        name: sql[0 if dialect == "sqlite" else 1] for name, sql in CUSTOMER_INDEXES.items()
+    }
+    for name in CUSTOMER_INDEXES:
+        live["customers"]["indexes"].pop(name, None)  # reflection skips expression indexes
 
     expected_indexes = _expected_indexes(dialect)
     expected_uniques = _expected_uniques()
@@ -287,8 +323,9 @@ def test_sqlite_connections_use_wal_full_sync_and_foreign_keys(tmp_path: Path) -
         with pytest.raises(Exception, match="FOREIGN KEY"):
             db.run_sync(
                 lambda tx: tx.execute(
-                    "INSERT INTO customer_metadata (customer_seq, key, value) VALUES (?, ?, ?)",
-                    (424242, "k", "v"),
+                    "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (424242, "k", "v", False, 0),
                 ),
                 write=True,
             )

@@ -332,20 +332,76 @@ def test_phone_result_is_e164_or_refused(digits: str) -> None:
 # -- search text ---------------------------------------------------------------------------
 
 
-@given(fields=st.lists(st.one_of(st.none(), st.text(string.ascii_letters, max_size=8)), max_size=5))
-def test_search_text_holds_each_field_lower_cased(fields: list[str | None]) -> None:
-    text = rules.search_text(fields)
-    assert text == text.lower()
-    for field in fields:
-        if field:
-            assert field.lower() in text
+@given(
+    name=st.one_of(st.none(), st.text(max_size=12)),
+    email=st.one_of(st.none(), st.text(max_size=12)),
+    phone=st.one_of(st.none(), st.text(max_size=12)),
+)
+def test_search_text_holds_each_field_folded(
+    name: str | None, email: str | None, phone: str | None
+) -> None:
+    text = rules.search_text(name, email, phone)
+    for field in (name, email, phone):
+        if field and rules.SEARCH_SEPARATOR not in field:
+            assert rules.fold(field) in text
+    assert rules.fold(text) == text  # folding is idempotent: stored text is a fixed point
 
 
 def test_search_text_keeps_fields_apart() -> None:
     # A match must lie inside one field: adjacent fields never read as one string.
-    text = rules.search_text(["cus_abc", None, "Ann", "bob@example.com", "+1"])
-    for spanning in ("annbob", "ann bob", "abcann", "example.com+1"):
+    text = rules.search_text("Ann", "bob@example.com", "+1")
+    for spanning in ("annbob", "ann bob", "example.com+1"):
         assert spanning not in text
+
+
+@pytest.mark.parametrize(
+    ("query", "stored"),
+    [
+        ("straße", "STRASSE"),
+        ("STRASSE", "Straße"),
+        ("istanbul", "İstanbul"),
+        ("İSTANBUL", "istanbul"),
+        ("ǆ", "ǅemal"),  # titlecase digraph
+        ("ﬁle", "FILE"),  # ligature (NFKC)
+        ("σοφια", "ΣΟΦΙΑ"),  # final sigma folds like sigma
+        ("é", "e\u0301"),  # composed and decomposed forms meet (NFC)
+    ],
+)
+def test_fold_follows_unicode_case_folding(query: str, stored: str) -> None:
+    assert rules.fold(query) in rules.fold(stored)
+
+
+def test_fold_does_not_strip_accents() -> None:
+    assert rules.fold("e") not in rules.fold("é")
+
+
+@pytest.mark.parametrize(
+    ("query", "id_prefix", "did_prefix"),
+    [
+        ("cus_AbC", "cus_abc", "cus_abc"),
+        ("zNKa5", "znka5", "znka5"),
+        ("did:abt:zNKa5", None, "znka5"),
+        ("DID:ABT:", None, ""),  # every customer whose DID is written with the prefix
+        ("did:a", None, ""),
+        ("d", "d", ""),
+        ("john@example.com", None, None),
+        ("+1555", None, None),
+        ("Smith", "smith", "smith"),
+    ],
+)
+def test_search_term_prefix_lookups(
+    query: str, id_prefix: str | None, did_prefix: str | None
+) -> None:
+    term = rules.search_term(query)
+    assert term is not None
+    assert (term.id_prefix, term.did_prefix) == (id_prefix, did_prefix)
+
+
+def test_search_term_refuses_the_separator_and_blank() -> None:
+    assert rules.search_term("a\x1fb") is None
+    assert rules.search_term("   ") is None
+    term = rules.search_term("  ab ")
+    assert term is not None and term.text == "ab" and not term.indexed
 
 
 def test_looks_like_did() -> None:

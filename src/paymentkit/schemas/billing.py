@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from paymentkit.schemas.common import Amount, Metadata, MetadataMap, Paging, SettingsMap
+from paymentkit.schemas.common import Amount, ListPage, Metadata, MetadataMap, SettingsMap
 from paymentkit.schemas.customers import Customer
 
 MethodType = Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
@@ -179,28 +179,20 @@ class Invoice(msgspec.Struct, kw_only=True):
 # -- lists ------------------------------------------------------------------------------------
 
 
-class PaymentMethodList(msgspec.Struct):
-    count: int
+class PaymentMethodList(ListPage):
     list: builtins.list[PaymentMethod]
-    paging: Paging
 
 
-class PaymentCurrencyList(msgspec.Struct):
-    count: int
+class PaymentCurrencyList(ListPage):
     list: builtins.list[PaymentCurrency]
-    paging: Paging
 
 
-class SubscriptionList(msgspec.Struct):
-    count: int
+class SubscriptionList(ListPage):
     list: builtins.list[Subscription]
-    paging: Paging
 
 
-class InvoiceList(msgspec.Struct):
-    count: int
+class InvoiceList(ListPage):
     list: builtins.list[Invoice]
-    paging: Paging
 
 
 # -- overdue ----------------------------------------------------------------------------------

@@ -39,6 +39,17 @@ class Paging(msgspec.Struct):
     pageSize: int
 
 
+class ListPage(msgspec.Struct):
+    """What every list and search answers besides its `list`: `count` of every match (a lower
+    bound when `count_is_exact` is false, only ever above 10,000), the page asked for (page 1
+    for a cursor page) and whether another page lies in the direction of travel."""
+
+    count: int
+    paging: Paging
+    has_more: bool
+    count_is_exact: bool
+
+
 class ErrorBody(msgspec.Struct):
     """Every error answer: a stable `code`, a human `error`, the offending `param` and the request id."""
 

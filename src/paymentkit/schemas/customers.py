@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from paymentkit.schemas.common import Metadata, MetadataMap, Paging
+from paymentkit.schemas.common import ListPage, Metadata, MetadataMap
 
 Str = str | None | UnsetType
 
@@ -76,10 +76,8 @@ class Customer(msgspec.Struct, kw_only=True):
     updated_at: str
 
 
-class CustomerList(msgspec.Struct):
-    count: int
+class CustomerList(ListPage):
     list: builtins.list[Customer]
-    paging: Paging
 
 
 class DeletedCustomer(msgspec.Struct):

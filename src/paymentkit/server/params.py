@@ -1,12 +1,17 @@
-"""Query parameters shared by every list: paging and ordering (values arrive as strings)."""
+"""Query parameters shared by every list: numbered or cursor paging, ordering and filters (values
+arrive as strings)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from paymentkit.server.db.paging import BASE_SORTABLE, ListRequest
+from paymentkit.server.db.paging import BASE_SORTABLE, Cursor, ListRequest
 from paymentkit.server.errors import InvalidRequest, UnknownParameter
 from paymentkit.server.http import QueryParam
+
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+CURSOR_MAX = 64  # far above any id (a prefix and 24 characters)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -14,12 +19,33 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 10_000_000
 
 PAGING_PARAMS = (
-    QueryParam("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
+    QueryParam(
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        "Numbered page (not with a cursor)",
+    ),
     QueryParam(
         "pageSize",
         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+        "Objects per page; with a cursor, an alias of limit",
+    ),
+    QueryParam(
+        "starting_after",
+        {"type": "string", "minLength": 1, "maxLength": CURSOR_MAX},
+        "Cursor: the page after this object, in the list's order",
+    ),
+    QueryParam(
+        "ending_before",
+        {"type": "string", "minLength": 1, "maxLength": CURSOR_MAX},
+        "Cursor: the page before this object, in the list's order",
+    ),
+    QueryParam(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+        "Objects per page (the cursor form's name for pageSize)",
     ),
 )
+PAGING_NAMES = frozenset({"page", "pageSize", "starting_after", "ending_before", "limit"})
 LIVEMODE_PARAM = QueryParam(
     "livemode",
     {"type": "string", "enum": ["true", "false"]},
@@ -34,7 +60,7 @@ def integer(query: dict[str, Any], name: str, default: int, low: int, high: int)
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         raise InvalidRequest(f"{name} must be an integer", name)
     text = str(raw).strip()
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+    if not _INTEGER.fullmatch(text):
         raise InvalidRequest(f"{name} must be an integer between {low} and {high}", name)
     value = int(text)
     if not low <= value <= high:
@@ -42,10 +68,44 @@ def integer(query: dict[str, Any], name: str, default: int, low: int, high: int)
     return value
 
 
-def paging(query: dict[str, Any]) -> tuple[int, int]:
+def paging(query: dict[str, Any]) -> tuple[int, int, Cursor | None]:
+    """(page, size, cursor): `page`/`pageSize`, or `starting_after`/`ending_before` with `limit`
+    (pageSize accepted as its alias). A cursor and a page together, or both cursors, are a 400."""
+    after = _cursor_id(query, "starting_after")
+    before = _cursor_id(query, "ending_before")
+    if after is not None and before is not None:
+        raise InvalidRequest("give starting_after or ending_before, not both", "ending_before")
+    cursor = None
+    if after is not None:
+        cursor = Cursor(after, before=False)
+    elif before is not None:
+        cursor = Cursor(before, before=True)
+    if cursor is not None and query.get("page") is not None:
+        raise InvalidRequest("page cannot be combined with a cursor", "page")
     page = integer(query, "page", 1, 1, MAX_PAGE)
     size = integer(query, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    return page, size
+    if query.get("limit") is not None:
+        size = integer(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    return page, size, cursor
+
+
+def _cursor_id(query: dict[str, Any], name: str) -> str | None:
+    value = string(query, name)
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > CURSOR_MAX:
+        raise InvalidRequest(f"{name} must be an object id", name)
+    return value
+
+
+def list_request(
+    query: dict[str, Any],
+    order: list[tuple[str, bool]],
+    filters: dict[str, str] | None = None,
+) -> ListRequest:
+    page, size, cursor = paging(query)
+    return ListRequest(page, size, order, filters or {}, cursor)
 
 
 def order(
@@ -111,14 +171,14 @@ def string(query: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def list_request(
+def billing_list_request(
     query: dict[str, Any],
     filter_names: tuple[str, ...] = (),
     choices: dict[str, tuple[str, ...]] | None = None,
 ) -> ListRequest:
     """Paging, `order` (created_at, updated_at or id) and exact-match filters of a billing list;
     any other parameter but livemode is refused."""
-    reject_unknown(query, {*filter_names, "page", "pageSize", "order", "livemode"})
+    reject_unknown(query, {*filter_names, *PAGING_NAMES, "order", "livemode"})
     found: dict[str, str] = {}
     for name in filter_names:
         value = string(query, name)
@@ -128,9 +188,8 @@ def list_request(
         if allowed is not None and value not in allowed:
             raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", name)
         found[name] = value
-    page, size = paging(query)
     ordering = order(query.get("order"), set(BASE_SORTABLE), [("created_at", True)])
-    return ListRequest(page=page, size=size, order=ordering, filters=found)
+    return list_request(query, ordering, found)
 
 
 def order_schema(fields: tuple[str, ...]) -> dict[str, Any]:

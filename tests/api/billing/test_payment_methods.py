@@ -160,7 +160,13 @@ def test_list_pages_newest_first(api: API) -> None:
     third = body(api.get("/api/payment-methods", params={"page": 3, "pageSize": 2}), 200)
     assert ids(third) == newest_first[4:]
     beyond = body(api.get("/api/payment-methods", params={"page": 4, "pageSize": 2}), 200)
-    assert beyond == {"count": 5, "list": [], "paging": {"page": 4, "pageSize": 2}}
+    assert beyond == {
+        "count": 5,
+        "list": [],
+        "paging": {"page": 4, "pageSize": 2},
+        "has_more": False,
+        "count_is_exact": True,
+    }
     default = body(api.get("/api/payment-methods"), 200)
     assert default["paging"] == {"page": 1, "pageSize": 20} and ids(default) == newest_first
 

@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from paymentkit.server import errors
+from paymentkit.server.customers import rules
 from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
@@ -20,6 +22,7 @@ _SELECT = (
     " FROM customers"
 )
 LIVE = "deleted_at IS NULL"
+ID_PREFIX = "cus_"
 
 
 @dataclass
@@ -81,9 +84,10 @@ class NewCustomer:
     phone: str | None
     address: str | None
     description: str | None
-    metadata: str
+    metadata: str  # JSON text
     search_text: str
     created_at: int
+    metadata_rows: dict[str, str]  # key -> the text a metadata filter compares with
 
 
 _INSERT = (
@@ -143,12 +147,15 @@ def live_count(tx: Tx, livemode: bool) -> int:
     )
 
 
-def replace_metadata(tx: Tx, seq: int, values: dict[str, str]) -> None:
+def replace_metadata(
+    tx: Tx, seq: int, livemode: bool, created_at: int, values: dict[str, str]
+) -> None:
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
-    for key, value in values.items():
+    for key, value in values.items():  # at most 50 (rules.METADATA_MAX_KEYS)
         tx.execute(
-            "INSERT INTO customer_metadata (customer_seq, key, value) VALUES (?, ?, ?)",
-            (seq, key, value),
+            "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (seq, key, value, livemode, created_at),
         )
 
 
@@ -169,6 +176,8 @@ def bump_invoices_version(tx: Tx, customer_id: str) -> None:
 
 def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
     tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
+    # The metadata rows only serve filters, and a deleted customer is in no list.
+    tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
     _add_to_count(tx, livemode, -1)
 
 
@@ -178,65 +187,228 @@ class Filters:
     did: str | None = None
     email: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()
-    search: str | None = None  # a lower-cased substring of search_text
+    search: rules.SearchTerm | None = None
 
-
-TRIGRAM = 3
-
-
-def _search_clause(dialect: str, needle: str) -> tuple[str, str]:
-    """Customers whose search_text contains `needle` (already lower-cased), as a literal.
-
-    SQLite: needles of three characters or more go through the FTS5 trigram index as a quoted
-    phrase (a phrase of trigrams is exactly a substring; only `"` is special there). Shorter ones,
-    and PostgreSQL (where the pg_trgm GIN index serves LIKE), use LIKE with escapes.
-    """
-    if dialect == "sqlite" and len(needle) >= TRIGRAM:
-        phrase = '"' + needle.replace('"', '""') + '"'
-        return "seq IN (SELECT rowid FROM customers_search WHERE customers_search MATCH ?)", phrase
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "search_text LIKE ? ESCAPE '\\'", f"%{escaped}%"
-
-
-def _where(f: Filters, dialect: str) -> tuple[str, list[Any]]:
-    fts = f.search is not None and dialect == "sqlite" and len(f.search) >= TRIGRAM
-    # With the FTS index the matches drive the query (rowid lookups); `+livemode` keeps SQLite
-    # from walking a livemode index over every customer and probing each (2.6 ms vs 10 ms at 100k).
-    clauses = ["+livemode = ?" if fts else "livemode = ?", LIVE]
-    params: list[Any] = [f.livemode]
-    if f.did is not None:
-        clauses.append("did = ?")
-        params.append(f.did)
-    if f.email is not None:
-        clauses.append("email_lower = ?")
-        params.append(f.email.lower())
-    for key, value in f.metadata:
-        clauses.append(
-            "seq IN (SELECT customer_seq FROM customer_metadata WHERE key = ? AND value = ?)"
-        )
-        params.extend((key, value))
-    if f.search is not None:
-        clause, param = _search_clause(dialect, f.search)
-        clauses.append(clause)
-        params.append(param)
-    return " AND ".join(clauses), params
+    @property
+    def none(self) -> bool:
+        return self == Filters(livemode=self.livemode)
 
 
 SORTABLE = {**paging.BASE_SORTABLE, "name": "name", "email": "email_lower"}
 TEXT_SORT = frozenset({"name", "email"})
+NULLABLE = frozenset({"name", "email"})
+# SQLite is told which index a plan walks (its planner, without statistics for every value,
+# picked a full walk of the created index for `email = ?`: 439 ms at 1M). PostgreSQL plans
+# each statement for its values (prepare_threshold=None in engine.py).
+_ORDER_INDEX = {
+    "created_at": "ix_customers_created",
+    "updated_at": "ix_customers_updated",
+    "name": "ix_customers_name",
+    "email_lower": "ix_customers_email",
+}
+_METADATA = (
+    "EXISTS (SELECT 1 FROM customer_metadata m WHERE m.customer_seq = customers.seq"
+    " AND m.key = ? AND m.value = ?)"
+)
 
 
-def page(tx: Tx, filters: Filters, request: paging.ListRequest) -> tuple[int, list[CustomerRecord]]:
-    where, params = _where(filters, tx.dialect)
-    if filters == Filters(livemode=filters.livemode):
-        total = live_count(tx, filters.livemode)
-    else:
-        total = int(tx.scalar(f"SELECT count(*) FROM customers WHERE {where}", params))
-    if request.offset >= total:
-        return total, []
-    order = paging.order_by(tx, request.order, SORTABLE, TEXT_SORT)
-    rows = tx.all(
-        f"{_select(tx)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-        (*params, request.size, request.offset),
+def _hint(tx: Tx, index: str) -> str:
+    """An SQLite index hint: walk this index, or for "" none at all (rowid lookups only)."""
+    if tx.dialect != "sqlite":
+        return ""
+    return f"INDEXED BY {index}" if index else "NOT INDEXED"
+
+
+def _ascii_range(tx: Tx, expression: str) -> str:
+    """`expression` starts with a prefix: `prefix <= x < prefix || 0x7f` (ids and DIDs are ASCII)."""
+    collate = ' COLLATE "C"' if tx.dialect == "postgresql" else ""
+    return f"({expression}{collate} >= ? AND {expression}{collate} < ?)"
+
+
+def _search_parts(tx: Tx, term: rules.SearchTerm) -> list[tuple[str, list[Any]]]:
+    """The conditions whose union is a search: the substring in search_text, the id prefix, the
+    DID prefix (each only where it can match)."""
+    contains = (
+        "instr(search_text, ?) > 0" if tx.dialect == "sqlite" else "strpos(search_text, ?) > 0"
     )
-    return total, [_record(r) for r in rows]
+    parts: list[tuple[str, list[Any]]] = [(contains, [term.text])]
+    if term.id_prefix is not None:  # with or without `cus_`, as ids are written either way
+        for p in dict.fromkeys((term.id_prefix, ID_PREFIX + term.id_prefix)):
+            parts.append((_ascii_range(tx, "lower(id)"), [p, p + "\x7f"]))
+    if term.did_prefix == "":
+        parts.append(("did IS NOT NULL", []))
+    elif term.did_prefix is not None:
+        p = term.did_prefix
+        parts.append((_ascii_range(tx, "lower(did)"), [p, p + "\x7f"]))
+    return parts
+
+
+def _conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
+    """What a customer of the list must satisfy, as conditions on one row."""
+    where = ["livemode = ?", LIVE]
+    params: list[Any] = [f.livemode]
+    if f.did is not None:
+        where.append("did = ?")
+        params.append(f.did)
+    if f.email is not None:
+        where.append("email_lower = ?")
+        params.append(f.email.lower())
+    for key, value in f.metadata:
+        where.append(_METADATA)
+        params.extend((key, value))
+    if f.search is not None:
+        parts = _search_parts(tx, f.search)
+        where.append("(" + " OR ".join(sql for sql, _ in parts) + ")")
+        params.extend(p for _, ps in parts for p in ps)
+    return where, params
+
+
+def _search_candidates(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[str, list[Any]]:
+    """The seqs of a search's matches from its indexes (the term must be `indexed`)."""
+    live = f"livemode = ? AND {LIVE}"
+    selects: list[tuple[str, list[Any]]] = []
+    if tx.dialect == "sqlite":
+        table = "customers_search_live" if f.livemode else "customers_search_test"
+        phrase = '"' + term.text.replace('"', '""') + '"'
+        selects.append((f"SELECT rowid AS seq FROM {table} WHERE {table} MATCH ?", [phrase]))
+    else:
+        escaped = term.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        selects.append(
+            (
+                f"SELECT seq FROM customers WHERE {live} AND search_text LIKE ? ESCAPE '\\'",
+                [f.livemode, f"%{escaped}%"],
+            )
+        )
+    for sql, params in _search_parts(tx, term)[1:]:
+        selects.append((f"SELECT seq FROM customers WHERE {live} AND {sql}", [f.livemode, *params]))
+    return " UNION ".join(s for s, _ in selects), [p for _, ps in selects for p in ps]
+
+
+def _cursor_missing(cursor: paging.Cursor) -> Exception:
+    return errors.InvalidRequest(
+        f"{cursor.param} names no customer of this list: {cursor.id}", cursor.param
+    )
+
+
+def _columns(tx: Tx) -> str:
+    return _select(tx)[len("SELECT ") : -len(" FROM customers")]
+
+
+def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[CustomerRecord]:
+    """One page of customers, by the cheapest plan for the filters and order (ARCHITECTURE.md,
+    "Customers at a million rows")."""
+    keys = paging.sort_keys(request.order, SORTABLE, TEXT_SORT, NULLABLE)
+    where, params = _conditions(tx, f)
+    values = None
+    if request.cursor is not None:
+        values = paging.cursor_values(
+            tx, "customers", keys, request.cursor, where, params, _cursor_missing
+        )
+    lead = keys[0].column
+    columns = _columns(tx)
+    total = live_count(tx, f.livemode)
+
+    def walk(hint: str, conditions: list[str], args: list[Any]) -> tuple[list[Row], bool]:
+        return paging.walk(
+            tx, columns, "customers", conditions, args, keys, request, values, hint=hint
+        )
+
+    def small(count: int, exact: bool) -> bool:
+        """Whether reading every match beats walking the order index until the page fills:
+        n matches among `total` cost n reads, a walk about (size + 1) * total / n."""
+        return exact and count * count <= (request.size + 1) * total
+
+    if f.none:
+        rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
+        return _page(rows, more, total, True)
+    if f.did is not None or f.email is not None:
+        index = "uq_customers_livemode_did" if f.did is not None else "ix_customers_email"
+        hint = _hint(tx, index)
+        count, exact = paging.bounded_count(
+            tx, f"SELECT 1 FROM customers {hint} WHERE {' AND '.join(where)}", params
+        )
+        rows, more = walk(hint, where, params)
+        return _page(rows, more, count, exact)
+    if f.search is not None:
+        term = f.search
+        if term.indexed:
+            union, union_params = _search_candidates(tx, f, term)
+            count, exact = paging.bounded_count(tx, union, union_params)
+        else:  # no index can find 1-2 characters: count while walking, at most one pass
+            count, exact = paging.bounded_count(
+                tx, f"SELECT 1 FROM customers WHERE {' AND '.join(where)}", params
+            )
+        if term.indexed and small(count, exact):
+            rows, more = walk(
+                _hint(tx, ""),
+                [f"seq IN ({union})", *where[:2]],
+                [*union_params, *params[:1]],
+            )
+        else:
+            rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
+        return _page(rows, more, count, exact)
+    # metadata filters only
+    (key, value), others = f.metadata[0], f.metadata[1:]
+    probe = " AND ".join(
+        ["m0.livemode = ? AND m0.key = ? AND m0.value = ?"]
+        + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
+    )
+    probe_params = [f.livemode, key, value, *(x for pair in others for x in pair)]
+    count, exact = paging.bounded_count(
+        tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe}", probe_params
+    )
+    if lead == "created_at":
+        return _metadata_walk(tx, keys, request, values, probe, probe_params, count, exact)
+    if small(count, exact):
+        matching = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
+        rows, more = walk(_hint(tx, ""), [matching, *where[:2]], [*probe_params, *params[:1]])
+    else:
+        rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
+    return _page(rows, more, count, exact)
+
+
+def _page(rows: list[Row], more: bool, count: int, exact: bool) -> paging.Page[CustomerRecord]:
+    return paging.Page([_record(r) for r in rows], more, count, exact)
+
+
+def _metadata_walk(
+    tx: Tx,
+    keys: paging.Order,
+    request: paging.ListRequest,
+    values: list[Any] | None,
+    probe: str,
+    probe_params: list[Any],
+    count: int,
+    exact: bool,
+) -> paging.Page[CustomerRecord]:
+    """Metadata filters in creation order: one range of ix_customer_metadata_filter, which holds
+    each live customer's created_at, then the page's customers by seq."""
+    meta_keys = tuple(
+        paging.SortKey(
+            "m0.created_at" if k.column == "created_at" else "m0.customer_seq", k.descending
+        )
+        for k in keys
+    )
+    found, more = paging.walk(
+        tx,
+        "m0.customer_seq",
+        "customer_metadata m0",
+        [probe],
+        probe_params,
+        meta_keys,
+        request,
+        values,
+        id_column="m0.customer_seq",
+    )
+    seqs = [row[0] for row in found]
+    rows = by_seq(tx, seqs)
+    return _page(rows, more, count, exact)
+
+
+def by_seq(tx: Tx, seqs: list[int]) -> list[Row]:
+    """Customers' rows in the order of `seqs`."""
+    if not seqs:
+        return []
+    marks = ", ".join("?" for _ in seqs)
+    found = {row[0]: row for row in tx.all(f"{_select(tx)} WHERE seq IN ({marks})", seqs)}
+    return [found[seq] for seq in seqs if seq in found]

@@ -17,7 +17,6 @@ from paymentkit.schemas.customers import (
 from paymentkit.server import errors, params
 from paymentkit.server.customers import overdue, rules, service
 from paymentkit.server.customers import repository as repo
-from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.http import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -82,20 +81,21 @@ async def list_(call: Call) -> Reply:
     """Lists customers of the key's mode, newest first by default; ties fall back to creation order."""
     q = call.query
     params.reject_unknown(
-        q, {"page", "pageSize", "did", "email", "order", "livemode", "metadata"}, ("metadata.",)
+        q, {*params.PAGING_NAMES, "did", "email", "order", "livemode", "metadata"}, ("metadata.",)
     )
-    page, size = params.paging(q)
-    request = ListRequest(page, size, params.order(q.get("order"), set(repo.SORTABLE), _NEWEST))
+    ordering = params.order(q.get("order"), set(repo.SORTABLE), _NEWEST)
+    request = params.list_request(q, ordering)
     did_filter = params.string(q, "did")
     did = None if did_filter is None else service.did_or_none(did_filter)
-    if did_filter is not None and did is None:  # not a DID, so no customer has it
-        return Reply(200, service.empty_page(page, size))
     email = params.string(q, "email")
+    metadata = _metadata_filters(q)
+    if did_filter is not None and did is None:  # not a DID, so no customer has it
+        return Reply(200, service.empty_page(request))
     filters = repo.Filters(
         livemode=call.livemode,
         did=did,
         email=None if email is None else email.strip(),
-        metadata=_metadata_filters(q),
+        metadata=metadata,
     )
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(tx, filters, request)
@@ -139,19 +139,19 @@ async def search(call: Call) -> Reply:
     """Case-insensitive substring search over id, did, name, email and phone; `%`, `_` and `\\`
     match themselves. Newest first."""
     q = call.query
-    params.reject_unknown(q, {"query", "q", "page", "pageSize", "livemode"})
+    params.reject_unknown(q, {"query", "q", *params.PAGING_NAMES, "livemode"})
     text = params.string(q, "query")
     if text is None:
         text = params.string(q, "q")
     if text is None or not text.strip():
         raise errors.InvalidRequest("query is required and may not be empty", "query")
-    if len(text) > 512:
-        raise errors.InvalidRequest("query must be at most 512 characters", "query")
-    page, size = params.paging(q)
-    if rules.SEARCH_SEPARATOR in text:  # would match across two fields; nothing can match
-        return Reply(200, service.empty_page(page, size))
-    filters = repo.Filters(livemode=call.livemode, search=text.strip().lower())
-    request = ListRequest(page, size, _NEWEST)
+    if len(text) > rules.SEARCH_MAX:
+        raise errors.InvalidRequest(f"query must be at most {rules.SEARCH_MAX} characters", "query")
+    request = params.list_request(q, _NEWEST)
+    term = rules.search_term(text)
+    if term is None:  # would match across two fields; nothing can match
+        return Reply(200, service.empty_page(request))
+    filters = repo.Filters(livemode=call.livemode, search=term)
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(tx, filters, request)
     )

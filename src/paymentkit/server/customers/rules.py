@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -144,8 +146,58 @@ def address(
 
 
 SEARCH_SEPARATOR = "\x1f"  # ASCII unit separator: keeps a match inside one field
+SEARCH_MAX = 512
+# The least a trigram index can look up; shorter terms are matched by walking the list order.
+TRIGRAM = 3
+# Characters an id (`cus_` + [0-9A-Za-z]) or a DID (base58) can hold once folded: a term with
+# any other character cannot be a prefix of either, so those lookups are skipped.
+_IDENTIFIER = re.compile(r"[0-9a-z_]+")
 
 
-def search_text(fields: list[str | None]) -> str:
-    """What search matches against: the searchable fields, lower-cased, apart."""
-    return SEARCH_SEPARATOR.join((f or "").lower() for f in fields)
+def fold(value: str) -> str:
+    """Text as search compares it: Unicode full case folding after NFKC (so `STRASSE` and
+    `straße` meet at `strasse`), with the dotted capital I's fold `i̇` taken as `i` (so
+    `istanbul` finds `İstanbul`), recomposed to NFC."""
+    folded = unicodedata.normalize("NFKC", value).casefold().replace("i\u0307", "i")
+    return unicodedata.normalize("NFC", folded)
+
+
+def search_text(name: str | None, email: str | None, phone: str | None) -> str:
+    """What substring search matches against: name, email and phone, folded, kept apart.
+
+    Ids and DIDs are random strings: they are matched by prefix through their own indexes
+    (ARCHITECTURE.md, "Search"), which keeps the trigram index a tenth of the size."""
+    return SEARCH_SEPARATOR.join(fold(f or "") for f in (name, email, phone))
+
+
+@dataclass(frozen=True)
+class SearchTerm:
+    """A search query, folded, with the prefix lookups it implies."""
+
+    text: str  # folded; a substring of search_text
+    id_prefix: str | None  # folded prefix of lower(id) (after `cus_` too); None: no id has it
+    did_prefix: str | None  # folded prefix of lower(did), "" for "every customer with a DID"
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the trigram index can find the substring matches."""
+        return len(self.text) >= TRIGRAM
+
+
+def search_term(query: str) -> SearchTerm | None:
+    """The folded term of a search query, or None when nothing can match it (a term holding
+    the field separator would match across two fields)."""
+    text_ = fold(query.strip())
+    if not text_ or SEARCH_SEPARATOR in text_:
+        return None
+    id_prefix = text_ if _IDENTIFIER.fullmatch(text_) else None
+    prefix = fold(DID_PREFIX)
+    did_prefix: str | None
+    if text_.startswith(prefix):
+        rest = text_[len(prefix) :]
+        did_prefix = rest if not rest or _IDENTIFIER.fullmatch(rest) else None
+    elif prefix.startswith(text_):  # "did:a" is how every DID written in full begins
+        did_prefix = ""
+    else:
+        did_prefix = text_ if _IDENTIFIER.fullmatch(text_) else None
+    return SearchTerm(text_, id_prefix, did_prefix)

@@ -7,7 +7,6 @@ from typing import Any
 import msgspec
 from msgspec import UnsetType
 
-from paymentkit.schemas.common import Paging
 from paymentkit.schemas.customers import (
     Address,
     AddressInput,
@@ -16,12 +15,13 @@ from paymentkit.schemas.customers import (
     CustomerList,
     DeletedCustomer,
 )
-from paymentkit.server import errors, validation
+from paymentkit.server import errors, listing, validation
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.customers import rules
+from paymentkit.server.customers.repository import NewCustomer
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
-from paymentkit.server.db.paging import ListRequest
+from paymentkit.server.db.paging import ListRequest, Page
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as invoices
 from paymentkit.server.subscriptions import repository as subscriptions
@@ -61,7 +61,9 @@ def _did_taken(did: str) -> errors.ResourceExists:
     return errors.ResourceExists(f"A customer with did {did} already exists", "did")
 
 
-def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
+def prepare(livemode: bool, data: CustomerInput, created_at: int) -> NewCustomer:
+    """A validated new customer (every rule of create, no I/O): raises InvalidRequest naming the
+    field. `paymentkit import` runs the same function on each row."""
     did = rules.did(validation.given(data.did))
     name = rules.text(validation.given(data.name), "name", rules.NAME_MAX)
     email = rules.email(validation.given(data.email))
@@ -71,9 +73,8 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
     )
     address = rules.address(None, _address_changes(data.address))
     metadata = rules.metadata({}, validation.given(data.metadata))
-    customer_id = new_id("cus")
-    new = repo.NewCustomer(
-        id=customer_id,
+    return NewCustomer(
+        id=new_id("cus"),
         livemode=livemode,
         did=did,
         name=name,
@@ -82,17 +83,22 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
         address=None if address is None else codec.to_text(address),
         description=description,
         metadata=codec.to_text(metadata),
-        search_text=rules.search_text([customer_id, did, name, email, phone]),
-        created_at=now_ms(),
+        search_text=rules.search_text(name, email, phone),
+        created_at=created_at,
+        metadata_rows=_metadata_rows(metadata),
     )
+
+
+def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
+    new = prepare(livemode, data, now_ms())
     try:
         seq = repo.insert(tx, new)
     except UniqueViolation:
-        assert did is not None
-        raise _did_taken(did) from None
-    if metadata:
-        repo.replace_metadata(tx, seq, _metadata_rows(metadata))
-    return _fetch(tx, livemode, customer_id)
+        assert new.did is not None
+        raise _did_taken(new.did) from None
+    if new.metadata_rows:
+        repo.replace_metadata(tx, seq, livemode, new.created_at, new.metadata_rows)
+    return _fetch(tx, livemode, new.id)
 
 
 def _metadata_rows(metadata: dict[str, Any]) -> dict[str, str]:
@@ -143,7 +149,7 @@ def retrieve_or_create(tx: Tx, livemode: bool, id_or_did: str) -> tuple[Customer
     customer_id = new_id("cus")
     created = repo.insert_unless_did_taken(
         tx,
-        repo.NewCustomer(
+        NewCustomer(
             id=customer_id,
             livemode=livemode,
             did=did,
@@ -153,8 +159,9 @@ def retrieve_or_create(tx: Tx, livemode: bool, id_or_did: str) -> tuple[Customer
             address=None,
             description=None,
             metadata="{}",
-            search_text=rules.search_text([customer_id, did]),
+            search_text=rules.search_text(None, None, None),
             created_at=now_ms(),
+            metadata_rows={},
         ),
     )
     record = repo.get_by_did(tx, livemode, did)
@@ -199,16 +206,16 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
     if not fields:
         return to_wire(current)
     merged = {**vars(current), **fields}
-    fields["search_text"] = rules.search_text(
-        [current.id, merged["did"], merged["name"], merged["email"], merged["phone"]]
-    )
+    fields["search_text"] = rules.search_text(merged["name"], merged["email"], merged["phone"])
     fields["updated_at"] = max(now_ms(), current.updated_at)
     try:
         repo.update(tx, current.seq, fields)
     except UniqueViolation:
         raise _did_taken(str(fields["did"])) from None
     if metadata is not None:
-        repo.replace_metadata(tx, current.seq, _metadata_rows(metadata))
+        repo.replace_metadata(
+            tx, current.seq, livemode, current.created_at, _metadata_rows(metadata)
+        )
     return _fetch(tx, livemode, customer_id)
 
 
@@ -229,13 +236,9 @@ def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
 
 
 def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> CustomerList:
-    total, records = repo.page(tx, filters, request)
-    return CustomerList(
-        count=total,
-        list=[to_wire(r) for r in records],
-        paging=Paging(page=request.page, pageSize=request.size),
-    )
+    return listing.answer(CustomerList, request, repo.page(tx, filters, request), to_wire)
 
 
-def empty_page(page: int, size: int) -> CustomerList:
-    return CustomerList(count=0, list=[], paging=Paging(page=page, pageSize=size))
+def empty_page(request: ListRequest) -> CustomerList:
+    """The answer of a filter nothing can match (a DID filter that is no DID, say)."""
+    return listing.answer(CustomerList, request, Page([], False, 0, True), to_wire)

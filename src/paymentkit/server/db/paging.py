@@ -1,87 +1,298 @@
-"""The one paged read every list uses: a count and one page, in a stable order."""
+"""The paged read every list and search uses: keyset (cursor) or numbered pages, and counts.
+
+A list's order is a tuple of `SortKey`s that always ends in `seq` (creation order, unique), so every
+row has one place and a cursor names it. A cursor page reads `WHERE <after the cursor row> ORDER BY
+… LIMIT n + 1` from the order's index, whatever its depth; a numbered page skips rows inside an
+index-only subquery and fetches only the rows it returns. Counts stop at `EXACT_COUNT_MAX + 1`
+matches (the contract's `count_is_exact: false` above that) unless the caller has an exact one.
+
+Text keys sort by code point with NULLs last in either direction, on SQLite and PostgreSQL alike.
+A walk over a nullable leading key runs as two segments — the non-null rows, then the NULL rows —
+each one range of the same index.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from paymentkit.server.db.engine import Row, Tx
+
+T = TypeVar("T")
+
+# Counts up to this are exact; above it a list may answer a bound (API.md, "Counts").
+EXACT_COUNT_MAX = 10_000
 
 # Sort keys every resource offers; `id` means creation order (ids are random), as in Payment Kit.
 BASE_SORTABLE = {"id": "seq", "created_at": "created_at", "updated_at": "updated_at"}
 
 
-def order_by(
-    tx: Tx,
-    order: Sequence[tuple[str, bool]],
-    sortable: dict[str, str] = BASE_SORTABLE,
-    text_columns: frozenset[str] = frozenset(),
-) -> str:
-    """ORDER BY for [(field, descending)], the same on SQLite and PostgreSQL: text in code-point
-    order with NULLs last; ties fall back to creation order in the direction of the first key."""
-    parts = []
-    for key, descending in order:
-        column = sortable[key]
-        direction = "DESC" if descending else "ASC"
-        if key in text_columns:
-            collate = ' COLLATE "C"' if tx.dialect == "postgresql" else ""
-            parts.append(f"{column}{collate} {direction} NULLS LAST")
-        else:
-            parts.append(f"{column} {direction}")
-        if column == "seq":
-            return ", ".join(parts)  # unique: nothing after it can matter
-    parts.append("seq DESC" if order[0][1] else "seq ASC")
-    return ", ".join(parts)
+@dataclass(frozen=True)
+class SortKey:
+    column: str  # an SQL expression over the list's table
+    descending: bool
+    nullable: bool = False
+    text: bool = False  # compared by code point (COLLATE "C" on PostgreSQL)
 
 
-def page(
-    tx: Tx,
-    select: str,
-    table: str,
-    where: Sequence[str],
-    params: Sequence[Any],
-    limit: int,
-    offset: int,
-    order: str,
-) -> tuple[int, list[Row]]:
-    """`select` is `SELECT cols FROM table`; ties in `order` must end in `seq` for stable paging."""
-    condition = " AND ".join(where) or "1 = 1"
-    total = int(tx.scalar(f"SELECT count(*) FROM {table} WHERE {condition}", params))
-    if offset >= total:
-        return total, []
-    rows = tx.all(
-        f"{select} WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?", (*params, limit, offset)
-    )
-    return total, rows
+Order = tuple[SortKey, ...]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """`starting_after` (the page after `id`) or `ending_before` (the page before it)."""
+
+    id: str
+    before: bool
+
+    @property
+    def param(self) -> str:
+        return "ending_before" if self.before else "starting_after"
 
 
 @dataclass(frozen=True)
 class ListRequest:
-    """One page of a list: paging, order as [(field, descending)], exact-match column filters."""
+    """One page of a list: numbered (`page`) or after/before a cursor, `size` rows, order as
+    [(field, descending)], exact-match column filters."""
 
     page: int
     size: int
     order: list[tuple[str, bool]] = field(default_factory=lambda: [("created_at", True)])
     filters: dict[str, str] = field(default_factory=dict)
+    cursor: Cursor | None = None
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.size
+        return 0 if self.cursor is not None else (self.page - 1) * self.size
+
+
+@dataclass
+class Page(Generic[T]):
+    """What a paged read found: the rows in list order, whether more lie in the direction of
+    travel, and the count of every match (a lower bound when `exact` is false)."""
+
+    rows: list[T]
+    has_more: bool
+    count: int
+    exact: bool
+
+
+def sort_keys(
+    order: Sequence[tuple[str, bool]],
+    sortable: dict[str, str] = BASE_SORTABLE,
+    text_columns: frozenset[str] = frozenset(),
+    nullable: frozenset[str] = frozenset(),
+) -> Order:
+    """The keys of [(field, descending)]; ties fall back to creation order in the direction of
+    the first key, and `id` alone means creation time, then seq (so it shares created_at's
+    index)."""
+    keys: list[SortKey] = []
+    for name, descending in order:
+        column = sortable[name]
+        if column == "seq" and not keys:
+            keys.append(SortKey("created_at", descending))
+        if column == "seq":
+            keys.append(SortKey("seq", descending))
+            return tuple(keys)
+        keys.append(SortKey(column, descending, name in nullable, name in text_columns))
+    keys.append(SortKey("seq", order[0][1] if order else True))
+    return tuple(keys)
+
+
+def _collate(tx: Tx, key: SortKey) -> str:
+    return f'{key.column} COLLATE "C"' if key.text and tx.dialect == "postgresql" else key.column
+
+
+def order_sql(tx: Tx, keys: Order, reverse: bool = False) -> str:
+    parts = []
+    for key in keys:
+        descending = key.descending != reverse
+        direction = "DESC" if descending else "ASC"
+        nulls = ""
+        if key.nullable:  # NULLs last in either list direction, so first when walking back
+            nulls = " NULLS FIRST" if reverse else " NULLS LAST"
+        parts.append(f"{_collate(tx, key)} {direction}{nulls}")
+    return ", ".join(parts)
+
+
+def _comes_after(tx: Tx, key: SortKey, value: Any, reverse: bool) -> tuple[str, list[Any]]:
+    """Rows whose `key` lies strictly beyond `value` in the direction of travel."""
+    if not key.nullable:
+        op = "<" if key.descending != reverse else ">"
+        return f"{_collate(tx, key)} {op} ?", [value]
+    if not reverse:  # NULLs come last: after a value lie the greater values and every NULL
+        if value is None:
+            return "1 = 0", []
+        op = "<" if key.descending else ">"
+        return f"({_collate(tx, key)} {op} ? OR {key.column} IS NULL)", [value]
+    if value is None:  # walking back from a NULL: every value comes before it
+        return f"{key.column} IS NOT NULL", []
+    op = ">" if key.descending else "<"
+    return f"{_collate(tx, key)} {op} ?", [value]
+
+
+def after(
+    tx: Tx, keys: Order, values: Sequence[Any], reverse: bool = False
+) -> tuple[str, list[Any]]:
+    """The condition for rows after the cursor row with these key values (before it when
+    `reverse`), with a bound on the first key first so the order index can start there."""
+    ors: list[str] = []
+    params: list[Any] = []
+    for i, key in enumerate(keys):
+        terms: list[str] = []
+        for prior, value in zip(keys[:i], values[:i], strict=True):
+            if value is None:
+                terms.append(f"{prior.column} IS NULL")
+            else:
+                terms.append(f"{_collate(tx, prior)} = ?")
+                params.append(value)
+        beyond, more = _comes_after(tx, key, values[i], reverse)
+        terms.append(beyond)
+        params.extend(more)
+        ors.append("(" + " AND ".join(terms) + ")")
+    condition = "(" + " OR ".join(ors) + ")"
+    first, value = keys[0], values[0]
+    if len(keys) > 1 and value is not None:
+        op = "<=" if first.descending != reverse else ">="
+        bound = f"{_collate(tx, first)} {op} ?"
+        if first.nullable and not reverse:
+            bound = f"({bound} OR {first.column} IS NULL)"
+        condition = f"{bound} AND {condition}"
+        params.insert(0, value)
+    return condition, params
+
+
+def segments(
+    tx: Tx, keys: Order, values: Sequence[Any] | None, reverse: bool
+) -> list[tuple[str, list[Any]]]:
+    """The conditions of the index ranges a walk reads one after another. One range, unless the
+    first key is nullable: then the non-null rows and the NULL rows are two ranges of its index
+    (an `x > ? OR x IS NULL` condition would keep the index from ordering the walk)."""
+    first = keys[0]
+    if not first.nullable:
+        return [after(tx, keys, values, reverse) if values is not None else ("1 = 1", [])]
+    rest = keys[1:]
+    not_null = f"{first.column} IS NOT NULL"
+    is_null = f"{first.column} IS NULL"
+    if values is None:
+        pair: list[tuple[str, list[Any]]] = [(not_null, []), (is_null, [])]
+        return pair[::-1] if reverse else pair
+    solid = SortKey(first.column, first.descending, False, first.text)
+    if values[0] is None:
+        tail, params = after(tx, rest, values[1:], reverse)
+        within = (f"{is_null} AND {tail}", params)
+        return [within, (not_null, [])] if reverse else [within]
+    beyond, params = after(tx, (solid, *rest), values, reverse)
+    within = (f"{not_null} AND {beyond}", params)
+    return [within] if reverse else [within, (is_null, [])]
+
+
+def walk(
+    tx: Tx,
+    columns: str,
+    source: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    keys: Order,
+    request: ListRequest,
+    cursor_values: Sequence[Any] | None,
+    id_column: str = "seq",
+    hint: str = "",
+) -> tuple[list[Row], bool]:
+    """One page of `columns` from `source` (a table, maybe with an alias) under `where`, in
+    `keys` order, and whether another lies beyond it; `hint` (SQLite's `INDEXED BY x` or `NOT
+    INDEXED`) picks how the rows are found. A numbered page skips its rows by id in a subquery
+    that reads only the order index, then fetches the page's rows. Rows come back in list order
+    whichever way the cursor points."""
+    reverse = request.cursor is not None and request.cursor.before
+    table, source = source, f"{source} {hint}" if hint else source
+    want = request.size + 1
+    offset = request.offset
+    order = order_sql(tx, keys, reverse)
+    rows: list[Row] = []
+    for condition, extra in segments(tx, keys, cursor_values, reverse):
+        clause = " AND ".join([*where, condition])
+        limit = want - len(rows)
+        if offset:
+            found = tx.all(
+                f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM {source}"
+                f" WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+                (*params, *extra, limit, offset),
+            )
+            if not found:  # the whole segment lies before the page: skip it
+                skipped = tx.scalar(
+                    f"SELECT count(*) FROM {source} WHERE {clause}", (*params, *extra)
+                )
+                offset = max(0, offset - int(skipped))
+                continue
+            offset = 0
+        else:
+            found = tx.all(
+                f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?",
+                (*params, *extra, limit),
+            )
+        rows.extend(found)
+        if len(rows) >= want:
+            break
+    has_more = len(rows) > request.size
+    rows = rows[: request.size]
+    if reverse:
+        rows.reverse()
+    return rows, has_more
+
+
+def bounded_count(tx: Tx, select_one: str, params: Sequence[Any]) -> tuple[int, bool]:
+    """(count, exact) of the rows `select_one` yields, reading at most EXACT_COUNT_MAX + 1."""
+    n = int(
+        tx.scalar(
+            f"SELECT count(*) FROM ({select_one} LIMIT ?) bounded", (*params, EXACT_COUNT_MAX + 1)
+        )
+    )
+    return (n, True) if n <= EXACT_COUNT_MAX else (n, False)
+
+
+def cursor_values(
+    tx: Tx,
+    table: str,
+    keys: Order,
+    cursor: Cursor,
+    where: Sequence[str],
+    params: Sequence[Any],
+    missing: Callable[[Cursor], Exception],
+) -> list[Any]:
+    """The sort-key values of the cursor's row, which must match the list's conditions."""
+    columns = ", ".join(key.column for key in keys)
+    clause = " AND ".join(["id = ?", *where])
+    row = tx.one(f"SELECT {columns} FROM {table} WHERE {clause}", (cursor.id, *params))
+    if row is None:
+        raise missing(cursor)
+    return list(row)
 
 
 def page_of(
-    tx: Tx, select: str, table: str, livemode: bool, request: ListRequest
-) -> tuple[int, list[Row]]:
-    """A page of `table` in one mode; filter names come from the route, never from the client."""
+    tx: Tx,
+    columns: str,
+    table: str,
+    livemode: bool,
+    request: ListRequest,
+    missing: Callable[[Cursor], Exception],
+) -> Page[Row]:
+    """A page of a billing table in one mode; filter names come from the route, never from the
+    client. The unfiltered count is exact (API.md); a filtered one stops past EXACT_COUNT_MAX."""
     where = ["livemode = ?", *(f"{column} = ?" for column in request.filters)]
-    return page(
-        tx,
-        select,
-        table,
-        where,
-        [livemode, *request.filters.values()],
-        request.size,
-        request.offset,
-        order_by(tx, request.order),
-    )
+    params = [livemode, *request.filters.values()]
+    keys = sort_keys(request.order)
+    values = None
+    if request.cursor is not None:
+        values = cursor_values(tx, table, keys, request.cursor, where, params, missing)
+    rows, has_more = walk(tx, columns, table, where, params, keys, request, values)
+    condition = " AND ".join(where)
+    if request.filters:
+        count, exact = bounded_count(tx, f"SELECT 1 FROM {table} WHERE {condition}", params)
+    else:
+        count, exact = (
+            int(tx.scalar(f"SELECT count(*) FROM {table} WHERE {condition}", params)),
+            True,
+        )
+    return Page(rows, has_more, count, exact)

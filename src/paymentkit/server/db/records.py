@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paymentkit.server import errors
 from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 
@@ -18,19 +19,23 @@ class Records:
         self.columns = columns
         self.money = money
         self._position = {name: i for i, name in enumerate(columns)}
-        self._select: dict[str, str] = {}  # per dialect: built once, used by every read
+        self._columns: dict[str, str] = {}  # per dialect: built once, used by every read
 
     def value(self, row: Row, column: str) -> Any:
         """One column of a row read by this table's queries, by name."""
         return row[self._position[column]]
 
-    def select(self, tx: Tx) -> str:
-        """`SELECT <columns> FROM <table>`, money columns as exact decimal text."""
-        sql = self._select.get(tx.dialect)
+    def column_list(self, tx: Tx) -> str:
+        """The columns every read returns, money columns as exact decimal text."""
+        sql = self._columns.get(tx.dialect)
         if sql is None:
-            cols = ", ".join(tx.money_out(c) if c in self.money else c for c in self.columns)
-            sql = self._select[tx.dialect] = f"SELECT {cols} FROM {self.table}"
+            sql = ", ".join(tx.money_out(c) if c in self.money else c for c in self.columns)
+            self._columns[tx.dialect] = sql
         return sql
+
+    def select(self, tx: Tx) -> str:
+        """`SELECT <columns> FROM <table>`."""
+        return f"SELECT {self.column_list(tx)} FROM {self.table}"
 
     def get(self, tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Row | None:
         return tx.one(
@@ -53,5 +58,12 @@ class Records:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         tx.execute(f"UPDATE {self.table} SET {assignments} WHERE id = ?", (*fields.values(), id))
 
-    def page(self, tx: Tx, livemode: bool, request: paging.ListRequest) -> tuple[int, list[Row]]:
-        return paging.page_of(tx, self.select(tx), self.table, livemode, request)
+    def page(self, tx: Tx, livemode: bool, request: paging.ListRequest) -> paging.Page[Row]:
+        return paging.page_of(
+            tx, self.column_list(tx), self.table, livemode, request, self._cursor_missing
+        )
+
+    def _cursor_missing(self, cursor: paging.Cursor) -> Exception:
+        return errors.InvalidRequest(
+            f"{cursor.param} names no object of this list: {cursor.id}", cursor.param
+        )

@@ -97,14 +97,6 @@ Index(
     sqlite_where=_live,
     postgresql_where=_live,
 )
-Index(
-    "ix_customers_email",
-    customers.c.livemode,
-    customers.c.email_lower,
-    sqlite_where=_live,
-    postgresql_where=_live,
-)
-
 # The number of live customers per mode, kept by the write path in the same transaction so an
 # unfiltered list answers `count` without scanning (count(*) of 100k rows cost 3.6 ms on SQLite).
 # Writers add to one of COUNTER_SHARDS rows at random, so concurrent creates on PostgreSQL do not
@@ -118,16 +110,27 @@ customer_counts = Table(
     Column("n", BigInteger(), nullable=False),
 )
 
-# One row per metadata key, with the value as the text a `metadata.KEY=VALUE` filter compares against;
-# kept in step with `customers.metadata` by the same transaction.
+# One row per metadata key of a live customer, with the value as the text a `metadata.KEY=VALUE`
+# filter compares against; kept in step with `customers.metadata` by the same transaction and
+# removed when the customer is deleted. `livemode` and `created_at` are the customer's (both never
+# change), so a filter in the default order is one range of ix_customer_metadata_filter.
 customer_metadata = Table(
     "customer_metadata",
     metadata,
     Column("customer_seq", Seq, ForeignKey("customers.seq", ondelete="CASCADE"), primary_key=True),
     Column("key", String(40), primary_key=True),
     Column("value", String(500), nullable=False),
+    Column("livemode", Boolean(), nullable=False),
+    Column("created_at", BigInteger(), nullable=False),
 )
-Index("ix_customer_metadata_lookup", customer_metadata.c.key, customer_metadata.c.value)
+Index(
+    "ix_customer_metadata_filter",
+    customer_metadata.c.livemode,
+    customer_metadata.c.key,
+    customer_metadata.c.value,
+    customer_metadata.c.created_at,
+    customer_metadata.c.customer_seq,
+)
 
 # -- billing objects (migration 0002) ---------------------------------------------------------
 
@@ -148,7 +151,12 @@ payment_methods = Table(
     Column("created_at", BigInteger(), nullable=False),
     Column("updated_at", BigInteger(), nullable=False),
 )
-Index("ix_payment_methods_list", payment_methods.c.livemode, payment_methods.c.created_at)
+Index(
+    "ix_payment_methods_list",
+    payment_methods.c.livemode,
+    payment_methods.c.created_at,
+    payment_methods.c.seq,
+)
 
 payment_currencies = Table(
     "payment_currencies",
@@ -165,7 +173,12 @@ payment_currencies = Table(
     Column("created_at", BigInteger(), nullable=False),
     Column("updated_at", BigInteger(), nullable=False),
 )
-Index("ix_payment_currencies_list", payment_currencies.c.livemode, payment_currencies.c.created_at)
+Index(
+    "ix_payment_currencies_list",
+    payment_currencies.c.livemode,
+    payment_currencies.c.created_at,
+    payment_currencies.c.seq,
+)
 
 subscriptions = Table(
     "subscriptions",
@@ -182,7 +195,12 @@ subscriptions = Table(
     Column("updated_at", BigInteger(), nullable=False),
 )
 Index("ix_subscriptions_customer", subscriptions.c.customer_id, subscriptions.c.status)
-Index("ix_subscriptions_list", subscriptions.c.livemode, subscriptions.c.created_at)
+Index(
+    "ix_subscriptions_list",
+    subscriptions.c.livemode,
+    subscriptions.c.created_at,
+    subscriptions.c.seq,
+)
 
 invoices = Table(
     "invoices",
@@ -217,7 +235,7 @@ Index(
     invoices.c.created_at,
     invoices.c.seq,
 )
-Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at)
+Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at, invoices.c.seq)
 
 # -- idempotency (migration 0004) -------------------------------------------------------------
 
@@ -236,14 +254,33 @@ idempotency_keys = Table(
 )
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
 
-# Made by migration 0005 outside this metadata because they are dialect-specific: the FTS5
-# trigram table for customer search (and the shadow tables FTS5 keeps) on SQLite, the pg_trgm GIN
-# index on PostgreSQL (only where the extension could be installed).
-SEARCH_TABLES_SQLITE = (
-    "customers_search",
-    "customers_search_config",
-    "customers_search_data",
-    "customers_search_docsize",
-    "customers_search_idx",
+# Made by migrations outside this metadata because they are dialect-specific (ARCHITECTURE.md,
+# "Storage decisions"): on SQLite one FTS5 trigram table per mode holding the live customers'
+# search_text (with the shadow tables FTS5 keeps); on PostgreSQL the pg_trgm GIN index (only where
+# the extension could be installed). Both: the name and email order indexes (COLLATE "C" on
+# PostgreSQL, so text sorts by code point on either database) and the id/DID prefix indexes.
+SEARCH_TABLES_SQLITE = tuple(
+    f"customers_search_{mode}{part}"
+    for mode in ("test", "live")
+    for part in ("", "_config", "_data", "_docsize", "_idx")
 )
 SEARCH_INDEX_POSTGRESQL = "ix_customers_search_trgm"
+CUSTOMER_INDEXES = {
+    # name: (what follows "ON customers" on SQLite, the same on PostgreSQL); all partial on live rows
+    "ix_customers_name": (
+        "(livemode, name, seq)",
+        '(livemode, name COLLATE "C", seq)',
+    ),
+    "ix_customers_email": (
+        "(livemode, email_lower, seq)",
+        '(livemode, email_lower COLLATE "C", seq)',
+    ),
+    "ix_customers_id_prefix": (
+        "(livemode, lower(id))",
+        '(livemode, lower(id) COLLATE "C")',
+    ),
+    "ix_customers_did_prefix": (
+        "(livemode, lower(did))",
+        '(livemode, lower(did) COLLATE "C")',
+    ),
+}

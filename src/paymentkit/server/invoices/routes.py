@@ -69,7 +69,7 @@ async def create(call: Call) -> Reply:
 )
 async def list_(call: Call) -> Reply:
     """Lists invoices newest first, filtered by customer, status, currency and/or subscription."""
-    request = params.list_request(
+    request = params.billing_list_request(
         call.query,
         ("customer_id", "status", "currency_id", "subscription_id"),
         {"status": STATUSES},

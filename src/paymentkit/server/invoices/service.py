@@ -9,8 +9,7 @@ from typing import Any
 from msgspec import UnsetType
 
 from paymentkit.schemas.billing import Invoice, InvoiceCreate, InvoiceList, StatusTransitions
-from paymentkit.schemas.common import Paging
-from paymentkit.server import errors, validation
+from paymentkit.server import errors, listing, validation
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
@@ -204,9 +203,4 @@ def _payment_amount(value: str | int) -> int:
 
 
 def list_invoices(tx: Tx, livemode: bool, request: ListRequest) -> InvoiceList:
-    total, rows = repo.page(tx, livemode, request)
-    return InvoiceList(
-        count=total,
-        list=[to_wire(r) for r in rows],
-        paging=Paging(page=request.page, pageSize=request.size),
-    )
+    return listing.answer(InvoiceList, request, repo.page(tx, livemode, request), to_wire)

@@ -12,8 +12,7 @@ from paymentkit.schemas.billing import (
     PaymentCurrencyList,
     PaymentCurrencyUpdate,
 )
-from paymentkit.schemas.common import Paging
-from paymentkit.server import errors, validation
+from paymentkit.server import errors, listing, validation
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
@@ -99,9 +98,4 @@ def update(
 
 
 def list_currencies(tx: Tx, livemode: bool, request: ListRequest) -> PaymentCurrencyList:
-    total, rows = repo.page(tx, livemode, request)
-    return PaymentCurrencyList(
-        count=total,
-        list=[to_wire(r) for r in rows],
-        paging=Paging(page=request.page, pageSize=request.size),
-    )
+    return listing.answer(PaymentCurrencyList, request, repo.page(tx, livemode, request), to_wire)

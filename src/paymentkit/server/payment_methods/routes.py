@@ -46,7 +46,7 @@ async def create(call: Call) -> Reply:
 )
 async def list_(call: Call) -> Reply:
     """Lists payment methods of the key's mode, newest first."""
-    request = params.list_request(call.query)
+    request = params.billing_list_request(call.query)
     result = await call.services.db.transaction(
         lambda tx: service.list_methods(tx, call.livemode, request)
     )

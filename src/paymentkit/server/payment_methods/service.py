@@ -14,8 +14,7 @@ from paymentkit.schemas.billing import (
     PaymentMethodList,
     PaymentMethodUpdate,
 )
-from paymentkit.schemas.common import Paging
-from paymentkit.server import errors, validation
+from paymentkit.server import errors, listing, validation
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
@@ -151,9 +150,4 @@ def update(
 
 
 def list_methods(tx: Tx, livemode: bool, request: ListRequest) -> PaymentMethodList:
-    total, rows = repo.page(tx, livemode, request)
-    return PaymentMethodList(
-        count=total,
-        list=[to_wire(r) for r in rows],
-        paging=Paging(page=request.page, pageSize=request.size),
-    )
+    return listing.answer(PaymentMethodList, request, repo.page(tx, livemode, request), to_wire)

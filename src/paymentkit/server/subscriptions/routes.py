@@ -62,7 +62,9 @@ async def create(call: Call) -> Reply:
 )
 async def list_(call: Call) -> Reply:
     """Lists subscriptions, newest first, optionally of one customer and/or in one status."""
-    request = params.list_request(call.query, ("customer_id", "status"), {"status": STATUSES})
+    request = params.billing_list_request(
+        call.query, ("customer_id", "status"), {"status": STATUSES}
+    )
     result = await call.services.db.transaction(
         lambda tx: service.list_subscriptions(tx, call.livemode, request)
     )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from paymentkit.schemas.billing import Subscription, SubscriptionCreate, SubscriptionList
-from paymentkit.schemas.common import Paging
-from paymentkit.server import errors, validation
+from paymentkit.server import errors, listing, validation
 from paymentkit.server.customers import repository as customers
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
@@ -86,9 +85,4 @@ def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
 
 
 def list_subscriptions(tx: Tx, livemode: bool, request: ListRequest) -> SubscriptionList:
-    total, rows = repo.page(tx, livemode, request)
-    return SubscriptionList(
-        count=total,
-        list=[to_wire(r) for r in rows],
-        paging=Paging(page=request.page, pageSize=request.size),
-    )
+    return listing.answer(SubscriptionList, request, repo.page(tx, livemode, request), to_wire)
