@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
@@ -14,6 +15,8 @@ from starlette.testclient import TestClient
 from paymentkit.cli.main import main
 from paymentkit.server.db.engine import Database
 from tests.conftest import make_key
+from tests.sdk.test_cursors import CursorServer
+from tests.sdk.test_paging import _customer
 
 
 class Cli:
@@ -185,3 +188,146 @@ def test_an_unreachable_server_is_one_line_too() -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: Could not get an answer to GET http://127.0.0.1:9")
     assert "Traceback" not in result.output
+
+
+# -- cursor paging ----------------------------------------------------------------------------
+
+
+class MockCli:
+    """The commands against `tests.sdk.test_cursors.CursorServer` (the cursor contract behind
+    `httpx.MockTransport`) instead of the app."""
+
+    def __init__(self, handler: Any) -> None:
+        self.http = httpx.Client(transport=httpx.MockTransport(handler))
+        self.runner = CliRunner(
+            env={"PAYMENTKIT_API_KEY": "sk_test_x", "PAYMENTKIT_BASE_URL": "http://testserver"}
+        )
+
+    def run(self, *args: str, code: int = 0) -> Result:
+        result = self.runner.invoke(main, list(args), obj=self.http)
+        assert result.exit_code == code, (result.output, result.exception)
+        return result
+
+
+def _ids(n: int) -> list[str]:
+    return [f"cus_{i:02d}" for i in range(n)]
+
+
+def test_all_walks_with_cursors() -> None:
+    server = CursorServer(_ids(5))
+    cli = MockCli(server)
+    args = ("customers", "list", "--page-size", "2", "--email", "e", "--all", "--json")
+    every = json.loads(cli.run(*args).stdout)
+    assert [c["id"] for c in every] == _ids(5)
+    assert server.asked == [
+        {"pageSize": "2", "email": "e"},
+        {"starting_after": "cus_01", "limit": "2", "email": "e"},
+        {"starting_after": "cus_03", "limit": "2", "email": "e"},
+    ]
+    table = cli.run("customers", "search", "cus", "--page-size", "2", "--all").stdout
+    assert all(cid in table for cid in _ids(5)) and "5 of 5" in table
+    assert server.asked[-1] == {"query": "cus", "starting_after": "cus_03", "limit": "2"}
+
+
+def test_cursor_options_and_their_footers() -> None:
+    server = CursorServer(_ids(6))
+    cli = MockCli(server)
+    after = cli.run("customers", "list", "--starting-after", "cus_01", "--limit", "2").stdout
+    rows, footer = after.strip().rsplit("\n", 1)
+    assert "cus_02" in rows and "cus_03" in rows and "cus_01" not in rows
+    assert footer == "2 after cus_01, 6 in all (--starting-after cus_03 or --all for more)"
+    assert server.asked[-1] == {"starting_after": "cus_01", "limit": "2"}
+    end = cli.run("customers", "list", "--starting-after", "cus_03", "--limit", "2").stdout
+    assert end.strip().endswith("2 after cus_03, 6 in all")
+
+    before = cli.run("customers", "list", "--ending-before", "cus_04", "--limit", "2").stdout
+    assert "2 before cus_04, 6 in all (--ending-before cus_02 or --all for more)" in before
+    assert server.asked[-1] == {"ending_before": "cus_04", "limit": "2"}
+    args = ("customers", "list", "--ending-before", "cus_05", "--limit", "2", "--all", "--json")
+    back = json.loads(cli.run(*args).stdout)
+    assert [c["id"] for c in back] == ["cus_03", "cus_04", "cus_01", "cus_02", "cus_00"]
+
+    page = json.loads(cli.run("customers", "list", "--starting-after", "cus_00", "--json").stdout)
+    assert page["has_more"] is False and page["count_is_exact"] is True
+    assert page["paging"] == {"page": 1, "pageSize": 20}
+
+    numbered = cli.run("customers", "list", "--page-size", "4").stdout
+    assert "page 1 of 2, 6 in all (--page N or --all for more)" in numbered
+
+
+def test_a_count_that_is_not_exact_says_so() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {
+            "count": 10_000,
+            "list": [_customer("cus_a"), _customer("cus_b")],
+            "paging": {"page": 1, "pageSize": 2},
+            "has_more": "starting_after" not in request.url.params,
+            "count_is_exact": False,
+        }
+        return httpx.Response(200, json=body)
+
+    cli = MockCli(handler)
+    table = cli.run("customers", "list", "--page-size", "2").stdout
+    assert "page 1, more than 10,000 in all (--page N or --all for more)" in table
+    after = cli.run("customers", "list", "--starting-after", "cus_x", "--limit", "2").stdout
+    assert after.strip().endswith("2 after cus_x, more than 10,000 in all")
+    every = cli.run("customers", "list", "--page-size", "2", "--all").stdout
+    assert every.strip().endswith("2 of more than 10,000")  # cus_a, cus_b once each
+
+
+LIST_COMMANDS = {
+    ("customers", "list"): "/api/customers",
+    ("customers", "search", "ada"): "/api/customers/search",
+    ("invoices", "list"): "/api/invoices",
+    ("subscriptions", "list"): "/api/subscriptions",
+    ("payment-methods", "list"): "/api/payment-methods",
+    ("payment-currencies", "list"): "/api/payment-currencies",
+}
+
+
+@pytest.mark.parametrize("command", LIST_COMMANDS, ids=" ".join)
+def test_every_list_and_search_command_takes_the_cursor_options(command: tuple[str, ...]) -> None:
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.path, dict(request.url.params)))
+        body = {"count": 0, "list": [], "paging": {"page": 1, "pageSize": 3}, "has_more": False}
+        return httpx.Response(200, json=body)
+
+    cli = MockCli(handler)
+    extra = {"query": "ada"} if command[1] == "search" else {}
+    cli.run(*command, "--starting-after", "x_1", "--limit", "3")
+    cli.run(*command, "--ending-before", "x_2", "--json")
+    assert asked == [
+        (LIST_COMMANDS[command], {**extra, "starting_after": "x_1", "limit": "3"}),
+        (LIST_COMMANDS[command], {**extra, "ending_before": "x_2"}),
+    ]
+    both = cli.run(*command, "--starting-after", "a", "--ending-before", "b", code=1)
+    assert both.stderr == "Error: give starting_after or ending_before, not both\n"
+    with_page = cli.run(*command, "--page", "2", "--starting-after", "a", code=1)
+    assert "page cannot be used together" in with_page.stderr
+    assert len(asked) == 2  # refused before sending
+    assert cli.run(*command, "--limit", "0", code=2).exit_code == 2  # 1–100
+
+
+# On the real app: these need the server's cursor support.
+
+
+def test_all_walks_with_cursors_on_the_server(cli: Cli) -> None:
+    made = [cli.json("customers", "create", "--name", f"w-{i}")["id"] for i in range(5)]
+    asked: list[dict[str, str]] = []
+    cli.app_client.event_hooks["request"].append(lambda r: asked.append(dict(r.url.params)))
+    every = cli.json("customers", "list", "--page-size", "2", "--all")
+    assert [c["id"] for c in every] == made[::-1]
+    assert asked == [
+        {"pageSize": "2"},
+        {"starting_after": made[3], "limit": "2"},
+        {"starting_after": made[1], "limit": "2"},
+    ]
+    after = cli.run("customers", "list", "--starting-after", made[4], "--limit", "2").stdout
+    assert f"2 after {made[4]}, 5 in all (--starting-after {made[2]} or --all for more)" in after
+    before = cli.json("customers", "list", "--ending-before", made[0], "--limit", "2")
+    assert [c["id"] for c in before["list"]] == [made[2], made[1]] and before["has_more"]
+    assert "param starting_after" in cli.error(
+        "customers", "list", "--starting-after", "cus_000000000000000000000000"
+    )

@@ -1,4 +1,6 @@
-"""Auto-paging across page boundaries, lazily, with the filters kept, on both clients."""
+"""Auto-paging across page boundaries, lazily, with the filters kept, on both clients; and how
+a server older than cursors (no `has_more` in its answers) is walked: by page number.
+Cursor paging itself: test_cursors.py."""
 
 from __future__ import annotations
 
@@ -46,7 +48,8 @@ async def test_an_exact_multiple_and_an_empty_list(client: Both) -> None:
 
 
 def _counting(app_client: object) -> tuple[list[str], httpx.MockTransport]:
-    """A transport that answers three pages of two customers and records the pages asked for."""
+    """A transport that answers three pages of two customers as a server older than cursors
+    would (no has_more), and records the pages asked for."""
     asked: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -80,7 +83,7 @@ def _customer(cid: str) -> dict[str, object]:
     }
 
 
-def test_pages_are_fetched_lazily_with_the_same_filters_and_no_duplicates() -> None:
+def test_an_older_server_pages_lazily_by_number_with_the_same_filters_and_no_duplicates() -> None:
     asked, transport = _counting(None)
     with PaymentKit("sk_test_x", transport=transport) as pk:
         page = pk.customers.list(page_size=2, email="a@example.com")
@@ -92,7 +95,7 @@ def test_pages_are_fetched_lazily_with_the_same_filters_and_no_duplicates() -> N
     assert asked == ["1:a@example.com", "2:a@example.com", "3:a@example.com"]
 
 
-async def test_async_pages_are_fetched_lazily() -> None:
+async def test_async_pages_of_an_older_server_are_fetched_lazily() -> None:
     asked, transport = _counting(None)
     async with AsyncPaymentKit("sk_test_x", transport=transport) as pk:
         page = await pk.customers.list(page_size=2, email="a@example.com")

@@ -4,7 +4,7 @@ written once, types as a plain call on PaymentKit and as an awaitable on AsyncPa
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import assert_type
+from typing import Literal, assert_type
 
 from paymentkit import (
     AsyncPaymentKit,
@@ -13,7 +13,9 @@ from paymentkit import (
     Invoice,
     OverdueInvoices,
     Page,
+    PaymentCurrency,
     PaymentKit,
+    PaymentMethod,
     Subscription,
 )
 
@@ -30,6 +32,16 @@ def sync_calls(pk: PaymentKit) -> None:
     for customer in page.auto_paging_iter():
         assert_type(customer, Customer)
     assert_type(pk.customers.search("ada", page=2), Page[Customer])
+    after = pk.customers.list(starting_after="cus_x", limit=50, email="a@example.com")
+    assert_type(after, Page[Customer])
+    assert_type(after.has_more, bool)
+    assert_type(after.count_is_exact, bool)
+    assert_type(after.direction, Literal["forward", "backward"])
+    assert_type(pk.customers.search("ada", ending_before="cus_x"), Page[Customer])
+    assert_type(pk.invoices.list(starting_after="in_x", status="open"), Page[Invoice])
+    assert_type(pk.subscriptions.list(ending_before="sub_x", limit=5), Page[Subscription])
+    assert_type(pk.payment_methods.list(starting_after="pm_x"), Page[PaymentMethod])
+    assert_type(pk.payment_currencies.list(limit=10), Page[PaymentCurrency])
     invoice = pk.invoices.pay("in_x", amount=10**30)
     assert_type(invoice, Invoice)
     assert_type(invoice.amount_remaining, int)
@@ -39,6 +51,9 @@ def sync_calls(pk: PaymentKit) -> None:
     # The real keyword signature is checked:
     pk.customers.retrieve(idd="cus_x")  # type: ignore[call-arg]
     pk.customers.list(pageSize=10)  # type: ignore[call-arg]
+    pk.customers.list(limit="10")  # type: ignore[arg-type]
+    pk.invoices.list(starting_after=None)  # type: ignore[arg-type]
+    pk.customers.list(startingAfter="cus_x")  # type: ignore[call-arg]
     pk.invoices.create(customer_id="c", currency_id="p", amount_due=1.5)  # type: ignore[arg-type]
     pk.customers.retrieve("cus_x").nmae  # type: ignore[attr-defined]
 
@@ -51,6 +66,10 @@ async def async_calls(apk: AsyncPaymentKit) -> None:
     assert_type(page, Page[Customer])
     async for customer in page.auto_paging_iter():
         assert_type(customer, Customer)
+    assert_type(apk.customers.list(ending_before="cus_x", limit=5), Awaitable[Page[Customer]])
+    back = await apk.invoices.list(ending_before="in_x")
+    async for invoice in back.auto_paging_iter():
+        assert_type(invoice, Invoice)
     assert_type(await apk.invoices.finalize("in_x"), Invoice)
     assert_type(await apk.customers.overdue_invoices("cus_x"), OverdueInvoices)
     apk.customers.retrieve(idd="cus_x")  # type: ignore[call-arg]

@@ -3,10 +3,13 @@ errors as one line on stderr (exit 1), and printing tables or the API's JSON."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NoReturn, TypeVar
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypedDict, TypeVar, cast
 
 import click
 import httpx
@@ -61,16 +64,83 @@ def connection_options(f: F) -> F:
     return f
 
 
-def paging_options(f: F) -> F:
-    """--page, --page-size and --all."""
-    f = click.option(
-        "--all", "all_pages", is_flag=True, help="Every page from --page on, fetched as needed."
-    )(f)
-    f = click.option(
+class PagingParams(TypedDict, total=False):
+    """The SDK's paging arguments of a list or search, those given."""
+
+    page: int
+    page_size: int
+    starting_after: str
+    ending_before: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The paging options of a list or search command (None: not given)."""
+
+    page: int | None = None
+    page_size: int | None = None
+    starting_after: str | None = None
+    ending_before: str | None = None
+    limit: int | None = None
+    all_pages: bool = False
+
+    @property
+    def params(self) -> PagingParams:
+        """The given options as the SDK's keyword arguments: `pk.customers.list(**p.params)`."""
+        params = PagingParams()
+        if self.page is not None:
+            params["page"] = self.page
+        if self.page_size is not None:
+            params["page_size"] = self.page_size
+        if self.starting_after is not None:
+            params["starting_after"] = self.starting_after
+        if self.ending_before is not None:
+            params["ending_before"] = self.ending_before
+        if self.limit is not None:
+            params["limit"] = self.limit
+        return params
+
+
+_PAGING_OPTIONS = (
+    click.option("--page", type=click.IntRange(min=1), default=None, help="From 1."),
+    click.option(
         "--page-size", type=click.IntRange(1, 100), default=None, help="1–100 [default 20]"
-    )(f)
-    f = click.option("--page", type=click.IntRange(min=1), default=None, help="From 1.")(f)
-    return f
+    ),
+    click.option(
+        "--starting-after", metavar="ID", default=None, help="The page after this object."
+    ),
+    click.option(
+        "--ending-before", metavar="ID", default=None, help="The page before this object."
+    ),
+    click.option(
+        "--limit",
+        type=click.IntRange(1, 100),
+        default=None,
+        help="Objects per page with a cursor, 1–100 [default 20]",
+    ),
+    click.option(
+        "--all",
+        "all_pages",
+        is_flag=True,
+        help="Every page from the first one on, fetched as needed (backwards from "
+        "--ending-before).",
+    ),
+)
+
+
+def paging_options(f: F) -> F:
+    """--page, --page-size, --starting-after, --ending-before, --limit and --all, given to the
+    command as one argument, `paging: Paging`."""
+
+    @functools.wraps(f)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        fields = {field.name: kwargs.pop(field.name) for field in dataclasses.fields(Paging)}
+        return f(*args, paging=Paging(**fields), **kwargs)
+
+    for option in reversed(_PAGING_OPTIONS):
+        command = option(command)
+    return cast(F, command)
 
 
 def pairs_option(
@@ -193,24 +263,40 @@ def show(obj: PaymentKitObject, as_json: bool) -> None:
     _console().print(table)
 
 
-def show_page(page: Page[Any], columns: Sequence[str], as_json: bool, all_pages: bool) -> None:
-    """A page (or with --all every page from it on) as a table or JSON."""
-    if all_pages:
+def show_page(page: Page[Any], columns: Sequence[str], as_json: bool, paging: Paging) -> None:
+    """A page (or with --all every page from it on) as a table or JSON, and a footer line: where
+    the page is, how many match, and how to get more."""
+    count = str(page.count) if page.count_is_exact else f"more than {page.count:,}"
+    if paging.all_pages:
         items = [x.to_dict() for x in page.auto_paging_iter()]
         if as_json:
             _echo_json(items)
             return
         _console().print(_table(columns, items))
-        click.echo(f"{len(items)} of {page.count}")
+        click.echo(f"{len(items)} of {count}")
         return
     if as_json:
         _echo_json(page.to_dict())
         return
     rows = [x.to_dict() for x in page.data]
     _console().print(_table(columns, rows))
-    pages = max(1, -(-page.count // page.page_size))
+    click.echo(_footer(page, paging, count))
+
+
+def _footer(page: Page[Any], paging: Paging, count: str) -> str:
+    if paging.ending_before is not None:
+        first = getattr(page.data[0], "id", "ID") if page.data else "ID"
+        more = f" (--ending-before {first} or --all for more)" if page.has_more else ""
+        return f"{len(page.data)} before {paging.ending_before}, {count} in all{more}"
+    if paging.starting_after is not None:
+        last = getattr(page.data[-1], "id", "ID") if page.data else "ID"
+        more = f" (--starting-after {last} or --all for more)" if page.has_more else ""
+        return f"{len(page.data)} after {paging.starting_after}, {count} in all{more}"
     more = " (--page N or --all for more)" if page.has_more else ""
-    click.echo(f"page {page.page} of {pages}, {page.count} in all{more}")
+    if not page.count_is_exact:
+        return f"page {page.page}, {count} in all{more}"
+    pages = max(1, -(-page.count // page.page_size))
+    return f"page {page.page} of {pages}, {count} in all{more}"
 
 
 def _human(amount: int, decimal: int, symbol: str) -> str:

@@ -10,6 +10,7 @@ from paymentkit.cli._common import (
     METHOD_TYPES,
     SUBSCRIPTION_STATUSES,
     F,
+    Paging,
     call,
     connection_options,
     given,
@@ -37,9 +38,7 @@ def subscriptions() -> None:
 @click.option("--status", type=click.Choice(SUBSCRIPTION_STATUSES), default=None)
 @connection_options
 def subscriptions_list(
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     customer_id: str | None,
     status: Any,
     api_key: str | None,
@@ -49,10 +48,8 @@ def subscriptions_list(
     """List subscriptions, newest first."""
 
     def work(pk: PaymentKit) -> None:
-        result = pk.subscriptions.list(
-            page=page, page_size=page_size, customer_id=customer_id, status=status
-        )
-        show_page(result, SUBSCRIPTION_COLUMNS, as_json, all_pages)
+        result = pk.subscriptions.list(**paging.params, customer_id=customer_id, status=status)
+        show_page(result, SUBSCRIPTION_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 
@@ -112,9 +109,7 @@ def payment_methods() -> None:
 @paging_options
 @connection_options
 def payment_methods_list(
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     api_key: str | None,
     base_url: str | None,
     as_json: bool,
@@ -122,8 +117,8 @@ def payment_methods_list(
     """List payment methods, newest first."""
 
     def work(pk: PaymentKit) -> None:
-        result = pk.payment_methods.list(page=page, page_size=page_size)
-        show_page(result, METHOD_COLUMNS, as_json, all_pages)
+        result = pk.payment_methods.list(**paging.params)
+        show_page(result, METHOD_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 
@@ -196,9 +191,7 @@ def payment_currencies() -> None:
 @paging_options
 @connection_options
 def payment_currencies_list(
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     api_key: str | None,
     base_url: str | None,
     as_json: bool,
@@ -206,8 +199,8 @@ def payment_currencies_list(
     """List payment currencies, newest first."""
 
     def work(pk: PaymentKit) -> None:
-        result = pk.payment_currencies.list(page=page, page_size=page_size)
-        show_page(result, CURRENCY_COLUMNS, as_json, all_pages)
+        result = pk.payment_currencies.list(**paging.params)
+        show_page(result, CURRENCY_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 

@@ -8,6 +8,7 @@ import click
 
 from paymentkit.cli._common import (
     F,
+    Paging,
     _echo_json,
     call,
     connection_options,
@@ -73,9 +74,7 @@ def customers() -> None:
 @click.option("--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, name, email.")
 @connection_options
 def customers_list(
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     did: str | None,
     email: str | None,
     metadata: tuple[tuple[str, str], ...],
@@ -88,14 +87,13 @@ def customers_list(
 
     def work(pk: PaymentKit) -> None:
         result = pk.customers.list(
-            page=page,
-            page_size=page_size,
+            **paging.params,
             did=did,
             email=email,
             metadata=pairs(metadata),
             order=order,
         )
-        show_page(result, CUSTOMER_COLUMNS, as_json, all_pages)
+        show_page(result, CUSTOMER_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 
@@ -144,9 +142,7 @@ def customers_update(
 @connection_options
 def customers_search(
     query: str,
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     api_key: str | None,
     base_url: str | None,
     as_json: bool,
@@ -154,8 +150,8 @@ def customers_search(
     """Customers whose id, DID, name, email or phone contains QUERY (any case)."""
 
     def work(pk: PaymentKit) -> None:
-        result = pk.customers.search(query, page=page, page_size=page_size)
-        show_page(result, CUSTOMER_COLUMNS, as_json, all_pages)
+        result = pk.customers.search(query, **paging.params)
+        show_page(result, CUSTOMER_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 

@@ -8,6 +8,7 @@ import click
 
 from paymentkit.cli._common import (
     INVOICE_STATUSES,
+    Paging,
     amount_option,
     call,
     connection_options,
@@ -46,9 +47,7 @@ def invoices() -> None:
 @click.option("--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, id.")
 @connection_options
 def invoices_list(
-    page: int | None,
-    page_size: int | None,
-    all_pages: bool,
+    paging: Paging,
     customer_id: str | None,
     status: Any,
     currency_id: str | None,
@@ -62,15 +61,14 @@ def invoices_list(
 
     def work(pk: PaymentKit) -> None:
         result = pk.invoices.list(
-            page=page,
-            page_size=page_size,
+            **paging.params,
             customer_id=customer_id,
             status=status,
             currency_id=currency_id,
             subscription_id=subscription_id,
             order=order,
         )
-        show_page(result, INVOICE_COLUMNS, as_json, all_pages)
+        show_page(result, INVOICE_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 

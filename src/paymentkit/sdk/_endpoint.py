@@ -14,7 +14,18 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar, final, overload
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    final,
+    overload,
+)
 
 from paymentkit.sdk._pagination import Page
 from paymentkit.sdk.types import PaymentKitObject
@@ -46,6 +57,9 @@ class Sender(Protocol):
 
 
 Decode = Callable[[Any, Sender, "Spec[Any]"], T_co]
+Cursor = Literal["starting_after", "ending_before"]
+"""The two cursor parameters: the page after an object, or the page before it."""
+PAGING_PARAMS = frozenset({"page", "pageSize", "limit", "starting_after", "ending_before"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,17 @@ class Spec(Generic[T]):
         """The same call for another page (the other query parameters kept)."""
         rest = tuple((k, v) for k, v in self.query if k != "page")
         return dataclasses.replace(self, query=(("page", str(page)), *rest))
+
+    def with_cursor(self, cursor: Cursor, id: str, limit: int) -> Spec[T]:
+        """The same call for the page after (`"starting_after"`) or before (`"ending_before"`)
+        the object `id`, `limit` objects long: the paging parameters (page, pageSize, both
+        cursors, limit) are replaced, the filters and order kept."""
+        rest = tuple((k, v) for k, v in self.query if k not in PAGING_PARAMS)
+        return dataclasses.replace(self, query=((cursor, id), ("limit", str(limit)), *rest))
+
+    def param(self, name: str) -> str | None:
+        """The value of query parameter `name`, or None when it is not sent."""
+        return next((v for k, v in self.query if k == name), None)
 
 
 def _object(cls: type[ObjT]) -> Decode[ObjT]:

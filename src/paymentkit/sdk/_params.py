@@ -82,6 +82,35 @@ def _json(value: Any) -> Any:
     return value
 
 
+def paging(
+    *,
+    page: int | None,
+    page_size: int | None,
+    starting_after: str | NotGiven,
+    ending_before: str | NotGiven,
+    limit: int | NotGiven,
+) -> tuple[tuple[str, str], ...]:
+    """The paging parameters of a list or search: `page`/`pageSize`, or a cursor and `limit`.
+
+    Only combinations the API always refuses are refused here (a `ValueError` before anything is
+    sent): both cursors at once, a cursor with `page`, and a cursor that is not a non-empty string.
+    Ranges (`limit` 1–100, …) are left to the server, as for `page_size`.
+    """
+    cursors: dict[str, str] = {}
+    for name, value in (("starting_after", starting_after), ("ending_before", ending_before)):
+        if isinstance(value, NotGiven):
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be an object id, not {value!r}")
+        cursors[name] = value
+    if len(cursors) > 1:
+        raise ValueError("give starting_after or ending_before, not both")
+    if cursors and page is not None:
+        raise ValueError(f"{next(iter(cursors))} and page cannot be used together")
+    size = None if isinstance(limit, NotGiven) else limit
+    return query(page=page, pageSize=page_size) + tuple(cursors.items()) + query(limit=size)
+
+
 def query(
     metadata: MetadataFilter | None = None, **params: str | int | bool | None
 ) -> tuple[tuple[str, str], ...]:

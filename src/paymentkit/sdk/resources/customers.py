@@ -102,15 +102,29 @@ class Customers(Resource[K]):
 
     @endpoint
     def search(
-        self, query: str, *, page: int | None = None, page_size: int | None = None
+        self,
+        query: str,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
     ) -> Spec[Page[Customer]]:
         """Customers whose id, DID, name, email or phone contains `query` (case-insensitive;
-        `%`, `_` and `\\` match themselves), newest first. One page; `auto_paging_iter()` walks
-        them all."""
+        `%`, `_` and `\\` match themselves), newest first. One page, chosen as for `list`;
+        `auto_paging_iter()` walks them all."""
         return get_page(
             "/api/customers/search",
             Customer,
-            p.query(query=query, page=page, pageSize=page_size),
+            p.query(query=query)
+            + p.paging(
+                page=page,
+                page_size=page_size,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                limit=limit,
+            ),
         )
 
     @endpoint
@@ -119,6 +133,9 @@ class Customers(Resource[K]):
         *,
         page: int | None = None,
         page_size: int | None = None,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         did: str | None = None,
         email: str | None = None,
         metadata: p.MetadataFilter | None = None,
@@ -126,20 +143,23 @@ class Customers(Resource[K]):
     ) -> Spec[Page[Customer]]:
         """One page of customers, newest first unless `order` says otherwise.
 
-        `page` starts at 1; `page_size` is 1–100 (default 20). Filters: `did`, `email`
-        (case-insensitive exact), `metadata={"KEY": "VALUE"}` (each must match). `order` is
-        `"FIELD:ASC"` or `"FIELD:DESC"` with FIELD one of created_at, updated_at, name, email.
+        The page is `page` (from 1) of `page_size` (1–100, default 20), or with a cursor the
+        `limit` (1–100, default 20) customers after the customer `starting_after` or before the
+        customer `ending_before`, in the list's order. A cursor with `page`, or both cursors,
+        raise `ValueError`; a cursor naming no customer `InvalidRequestError`. Filters: `did`,
+        `email` (case-insensitive exact), `metadata={"KEY": "VALUE"}` (each must match). `order`
+        is `"FIELD:ASC"` or `"FIELD:DESC"` with FIELD one of created_at, updated_at, name, email.
         `auto_paging_iter()` on the page walks every page with the same filters.
         """
         return get_page(
             "/api/customers",
             Customer,
-            p.query(
-                metadata,
+            p.paging(
                 page=page,
-                pageSize=page_size,
-                did=did,
-                email=email,
-                order=order,
-            ),
+                page_size=page_size,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                limit=limit,
+            )
+            + p.query(metadata, did=did, email=email, order=order),
         )

@@ -86,6 +86,9 @@ class Invoices(Resource[K]):
         *,
         page: int | None = None,
         page_size: int | None = None,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         customer_id: str | None = None,
         status: InvoiceStatus | None = None,
         currency_id: str | None = None,
@@ -93,13 +96,20 @@ class Invoices(Resource[K]):
         order: str | None = None,
     ) -> Spec[Page[Invoice]]:
         """One page of invoices, newest first, filtered by customer, status, currency and/or
-        subscription. `order`: `"created_at:ASC"` and the like (created_at, updated_at, id)."""
+        subscription. `order`: `"created_at:ASC"` and the like (created_at, updated_at, id).
+        A page is `page`/`page_size`, or a cursor (`starting_after` or `ending_before` an id)
+        and `limit`, as for `customers.list`."""
         return get_page(
             "/api/invoices",
             Invoice,
-            p.query(
+            p.paging(
                 page=page,
-                pageSize=page_size,
+                page_size=page_size,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                limit=limit,
+            )
+            + p.query(
                 customer_id=customer_id,
                 status=status,
                 currency_id=currency_id,

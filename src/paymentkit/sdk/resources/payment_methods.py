@@ -66,11 +66,26 @@ class PaymentMethods(Resource[K]):
 
     @endpoint
     def list(
-        self, *, page: int | None = None, page_size: int | None = None, order: str | None = None
+        self,
+        *,
+        page: int | None = None,
+        page_size: int | None = None,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
+        order: str | None = None,
     ) -> Spec[Page[PaymentMethod]]:
-        """One page of payment methods, newest first."""
+        """One page of payment methods, newest first. A page is `page`/`page_size`, or a cursor
+        (`starting_after` or `ending_before` an id) and `limit`, as for `customers.list`."""
         return get_page(
             "/api/payment-methods",
             PaymentMethod,
-            p.query(page=page, pageSize=page_size, order=order),
+            p.paging(
+                page=page,
+                page_size=page_size,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                limit=limit,
+            )
+            + p.query(order=order),
         )

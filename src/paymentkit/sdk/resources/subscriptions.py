@@ -49,15 +49,25 @@ class Subscriptions(Resource[K]):
         *,
         page: int | None = None,
         page_size: int | None = None,
+        starting_after: str | NotGiven = NOT_GIVEN,
+        ending_before: str | NotGiven = NOT_GIVEN,
+        limit: int | NotGiven = NOT_GIVEN,
         customer_id: str | None = None,
         status: SubscriptionStatus | None = None,
         order: str | None = None,
     ) -> Spec[Page[Subscription]]:
-        """One page of subscriptions, newest first, optionally of one customer and/or status."""
+        """One page of subscriptions, newest first, optionally of one customer and/or status.
+        A page is `page`/`page_size`, or a cursor (`starting_after` or `ending_before` an id)
+        and `limit`, as for `customers.list`."""
         return get_page(
             "/api/subscriptions",
             Subscription,
-            p.query(
-                page=page, pageSize=page_size, customer_id=customer_id, status=status, order=order
-            ),
+            p.paging(
+                page=page,
+                page_size=page_size,
+                starting_after=starting_after,
+                ending_before=ending_before,
+                limit=limit,
+            )
+            + p.query(customer_id=customer_id, status=status, order=order),
         )
