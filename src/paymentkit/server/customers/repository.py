@@ -120,18 +120,46 @@ def insert(tx: Tx, customer: NewCustomer) -> int:
     """Insert and return the new row's seq (for its metadata rows)."""
     seq = int(tx.scalar(_INSERT + " RETURNING seq", _insert_params(tx, customer)))
     _add_to_count(tx, customer.livemode, 1)
+    _index(tx, seq, customer.livemode, customer.search_text)
     return seq
 
 
 def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
     """Insert unless a live customer of the mode already has the DID; atomic under concurrency."""
-    count = tx.execute(
-        _INSERT + f" ON CONFLICT (livemode, did) WHERE {LIVE} DO NOTHING",
+    seq = tx.scalar(
+        _INSERT + f" ON CONFLICT (livemode, did) WHERE {LIVE} DO NOTHING RETURNING seq",
         _insert_params(tx, customer),
     )
-    if count == 1:
-        _add_to_count(tx, customer.livemode, 1)
-    return count == 1
+    if seq is None:
+        return False
+    _add_to_count(tx, customer.livemode, 1)
+    _index(tx, int(seq), customer.livemode, customer.search_text)
+    return True
+
+
+def search_table(livemode: bool) -> str:
+    """SQLite's FTS5 table of a mode's live customers (migration 0006)."""
+    return "customers_search_live" if livemode else "customers_search_test"
+
+
+def _index(tx: Tx, seq: int, livemode: bool, text: str) -> None:
+    """Make a live customer findable by search. SQLite's FTS5 tables are kept here rather than
+    by triggers (migration 0006 says why); PostgreSQL's GIN index keeps itself."""
+    if tx.dialect == "sqlite":
+        table = search_table(livemode)
+        tx.execute(f"INSERT INTO {table} (rowid, search_text) VALUES (?, ?)", (seq, text))
+
+
+def _unindex(tx: Tx, seq: int, livemode: bool) -> None:
+    """Take a customer out of search: a contentless FTS5 table deletes by the indexed text, so
+    it is read back from the row, never recomputed."""
+    if tx.dialect == "sqlite":
+        table = search_table(livemode)
+        tx.execute(
+            f"INSERT INTO {table} ({table}, rowid, search_text)"
+            " SELECT 'delete', seq, search_text FROM customers WHERE seq = ?",
+            (seq,),
+        )
 
 
 def _add_to_count(tx: Tx, livemode: bool, delta: int) -> None:
@@ -159,13 +187,18 @@ def replace_metadata(
         )
 
 
-def update(tx: Tx, seq: int, fields: dict[str, Any]) -> None:
-    """Set the given columns (names come from the service, never from the request)."""
+def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
+    """Set the given columns of a live customer (names come from the service, never from the
+    request)."""
     if "email" in fields:
         email = fields["email"]
         fields["email_lower"] = None if email is None else email.lower()
+    if "search_text" in fields:
+        _unindex(tx, seq, livemode)
     assignments = ", ".join(f"{name} = ?" for name in fields)
     tx.execute(f"UPDATE customers SET {assignments} WHERE seq = ?", (*fields.values(), seq))
+    if "search_text" in fields:
+        _index(tx, seq, livemode, fields["search_text"])
 
 
 def bump_invoices_version(tx: Tx, customer_id: str) -> None:
@@ -175,6 +208,7 @@ def bump_invoices_version(tx: Tx, customer_id: str) -> None:
 
 
 def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
+    _unindex(tx, seq, livemode)
     tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
     # The metadata rows only serve filters, and a deleted customer is in no list.
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
@@ -268,7 +302,7 @@ def _search_candidates(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[str,
     live = f"livemode = ? AND {LIVE}"
     selects: list[tuple[str, list[Any]]] = []
     if tx.dialect == "sqlite":
-        table = "customers_search_live" if f.livemode else "customers_search_test"
+        table = search_table(f.livemode)
         phrase = '"' + term.text.replace('"', '""') + '"'
         selects.append((f"SELECT rowid AS seq FROM {table} WHERE {table} MATCH ?", [phrase]))
     else:

@@ -205,11 +205,12 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
     fields = {k: v for k, v in fields.items() if getattr(current, k) != v}
     if not fields:
         return to_wire(current)
-    merged = {**vars(current), **fields}
-    fields["search_text"] = rules.search_text(merged["name"], merged["email"], merged["phone"])
+    if fields.keys() & {"name", "email", "phone"}:  # what search matches against changed
+        merged = {**vars(current), **fields}
+        fields["search_text"] = rules.search_text(merged["name"], merged["email"], merged["phone"])
     fields["updated_at"] = max(now_ms(), current.updated_at)
     try:
-        repo.update(tx, current.seq, fields)
+        repo.update(tx, current.seq, livemode, fields)
     except UniqueViolation:
         raise _did_taken(str(fields["did"])) from None
     if metadata is not None:

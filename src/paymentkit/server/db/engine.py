@@ -32,6 +32,8 @@ Params = Sequence[Any]
 Dialect = Literal["sqlite", "postgresql"]
 
 DEFAULT_SQLITE_PATH = Path("paymentkit-data") / "paymentkit.db"
+SQLITE_CACHE_KIB = 65536  # per connection
+SQLITE_MMAP_BYTES = 1 << 32  # address space, not memory: pages stay the OS's to evict
 
 
 class UniqueViolation(Exception):
@@ -219,6 +221,11 @@ class Database:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            # At a million customers the default 2 MB page cache missed on most index pages
+            # and a bulk load spent its time in pread (98% of its syscalls); memory-mapped
+            # reads skip the syscall for pages the OS already holds.
+            conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             self._local.conn = conn
             with self._conns_lock:
                 self._sqlite_conns.append(conn)
