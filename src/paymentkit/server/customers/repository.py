@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -297,8 +298,9 @@ def _conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
     return where, params
 
 
-def _search_candidates(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[str, list[Any]]:
-    """The seqs of a search's matches from its indexes (the term must be `indexed`)."""
+def _search_selects(tx: Tx, f: Filters, term: rules.SearchTerm) -> list[tuple[str, list[Any]]]:
+    """`SELECT seq …` of each index that finds some of a search's matches: the trigram index for
+    the substring (the term must be `indexed`), then the id and DID prefix ranges."""
     live = f"livemode = ? AND {LIVE}"
     selects: list[tuple[str, list[Any]]] = []
     if tx.dialect == "sqlite":
@@ -315,7 +317,50 @@ def _search_candidates(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[str,
         )
     for sql, params in _search_parts(tx, term)[1:]:
         selects.append((f"SELECT seq FROM customers WHERE {live} AND {sql}", [f.livemode, *params]))
-    return " UNION ".join(s for s, _ in selects), [p for _, ps in selects for p in ps]
+    return selects
+
+
+def _search(
+    tx: Tx,
+    f: Filters,
+    term: rules.SearchTerm,
+    where: list[str],
+    params: list[Any],
+    walk: Callable[[str, list[str], list[Any]], tuple[list[Row], bool]],
+    small: Callable[[int, bool], bool],
+) -> paging.Page[CustomerRecord]:
+    """A search page. Its count comes from the indexes one by one (a UNION had to materialise
+    every trigram match before its LIMIT: 47 ms for `son` against 1 ms), then the cheaper of
+    reading every match and walking the created index (see `page`)."""
+    created = _hint(tx, _ORDER_INDEX["created_at"])
+    if not term.indexed:  # no index finds 1-2 characters: count while walking (one pass at most)
+        count, exact = paging.bounded_count(
+            tx, f"SELECT 1 FROM customers {created} WHERE {' AND '.join(where)}", params
+        )
+        rows, more = walk(created, where, params)
+        return _page(rows, more, count, exact)
+    (text_sql, text_params), *prefixes = _search_selects(tx, f, term)
+    count, exact = paging.bounded_count(tx, text_sql, text_params)
+    extra: set[int] = set()
+    for sql, ps in prefixes:  # ids and DIDs: almost always no match, or one
+        found = tx.all(f"{sql} LIMIT ?", (*ps, paging.EXACT_COUNT_MAX + 1))
+        extra.update(int(r[0]) for r in found)
+        exact = exact and len(found) <= paging.EXACT_COUNT_MAX
+    if extra and exact:
+        seqs = {int(r[0]) for r in tx.all(text_sql, text_params)} | extra
+        count = len(seqs)
+        exact = count <= paging.EXACT_COUNT_MAX
+    elif extra:
+        count = max(count, len(extra))
+    if small(count, exact):
+        union = " UNION ".join(sql for sql, _ in [(text_sql, text_params), *prefixes])
+        union_params = [p for _, ps in [(text_sql, text_params), *prefixes] for p in ps]
+        rows, more = walk(
+            _hint(tx, ""), [f"seq IN ({union})", *where[:2]], [*union_params, *params[:1]]
+        )
+    else:
+        rows, more = walk(created, where, params)
+    return _page(rows, more, count, exact)
 
 
 def _cursor_missing(cursor: paging.Cursor) -> Exception:
@@ -353,7 +398,18 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         return exact and count * count <= (request.size + 1) * total
 
     if f.none:
-        rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
+        rows, more = paging.walk(
+            tx,
+            columns,
+            "customers",
+            where,
+            params,
+            keys,
+            request,
+            values,
+            hint=_hint(tx, _ORDER_INDEX[lead]),
+            total=total,
+        )
         return _page(rows, more, total, True)
     if f.did is not None or f.email is not None:
         index = "uq_customers_livemode_did" if f.did is not None else "ix_customers_email"
@@ -364,23 +420,7 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         rows, more = walk(hint, where, params)
         return _page(rows, more, count, exact)
     if f.search is not None:
-        term = f.search
-        if term.indexed:
-            union, union_params = _search_candidates(tx, f, term)
-            count, exact = paging.bounded_count(tx, union, union_params)
-        else:  # no index can find 1-2 characters: count while walking, at most one pass
-            count, exact = paging.bounded_count(
-                tx, f"SELECT 1 FROM customers WHERE {' AND '.join(where)}", params
-            )
-        if term.indexed and small(count, exact):
-            rows, more = walk(
-                _hint(tx, ""),
-                [f"seq IN ({union})", *where[:2]],
-                [*union_params, *params[:1]],
-            )
-        else:
-            rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
-        return _page(rows, more, count, exact)
+        return _search(tx, f, f.search, where, params, walk, small)
     # metadata filters only
     (key, value), others = f.metadata[0], f.metadata[1:]
     probe = " AND ".join(

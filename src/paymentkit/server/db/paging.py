@@ -199,16 +199,23 @@ def walk(
     cursor_values: Sequence[Any] | None,
     id_column: str = "seq",
     hint: str = "",
+    total: int | None = None,
 ) -> tuple[list[Row], bool]:
     """One page of `columns` from `source` (a table, maybe with an alias) under `where`, in
     `keys` order, and whether another lies beyond it; `hint` (SQLite's `INDEXED BY x` or `NOT
     INDEXED`) picks how the rows are found. A numbered page skips its rows by id in a subquery
     that reads only the order index, then fetches the page's rows. Rows come back in list order
-    whichever way the cursor points."""
+    whichever way the cursor points. `total`, the exact number of rows under `where`, lets a
+    numbered page in the second half skip from the end."""
     reverse = request.cursor is not None and request.cursor.before
     table, source = source, f"{source} {hint}" if hint else source
     want = request.size + 1
     offset = request.offset
+    if total is not None and offset > total // 2 and not keys[0].nullable:
+        # Past the middle, skip from the other end: page 50,000 of 50,000 costs what page 1 does.
+        return _from_the_end(
+            tx, columns, table, source, where, params, keys, request, total, id_column
+        )
     order = order_sql(tx, keys, reverse)
     rows: list[Row] = []
     for condition, extra in segments(tx, keys, cursor_values, reverse):
@@ -240,6 +247,34 @@ def walk(
     if reverse:
         rows.reverse()
     return rows, has_more
+
+
+def _from_the_end(
+    tx: Tx,
+    columns: str,
+    table: str,
+    source: str,
+    where: Sequence[str],
+    params: Sequence[Any],
+    keys: Order,
+    request: ListRequest,
+    total: int,
+    id_column: str,
+) -> tuple[list[Row], bool]:
+    """A numbered page counted from the last row: the order reversed, OFFSET from the end."""
+    size = min(request.size, total - request.offset)
+    if size <= 0:
+        return [], False
+    from_end = total - request.offset - size
+    order = order_sql(tx, keys, reverse=True)
+    clause = " AND ".join(where) or "1 = 1"
+    rows = tx.all(
+        f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM {source}"
+        f" WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
+        (*params, size, from_end),
+    )
+    rows.reverse()
+    return rows, request.offset + size < total
 
 
 def bounded_count(tx: Tx, select_one: str, params: Sequence[Any]) -> tuple[int, bool]:

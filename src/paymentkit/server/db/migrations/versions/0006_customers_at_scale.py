@@ -15,7 +15,9 @@ Measured at 1,000,000 customers (ARCHITECTURE.md, "Customers at a million rows")
   customers, and is indexed (livemode, key, value, created_at, customer_seq): a metadata filter
   in the default order is one index range, and its count an index-only scan.
 - Order indexes for name and email in code-point order, with seq for keyset paging; the list
-  indexes of the billing tables end in seq too.
+  indexes of the billing tables end in seq too. The customers' order indexes hold deleted_at
+  (always NULL in them): SQLite otherwise reads each row it skips to test the partial
+  predicate (OFFSET to page 50,000: 110 ms, 62 ms index-only).
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ BATCH = 5000
 
 # Names and definitions as they stand in schema.py when this revision was written.
 CUSTOMER_INDEXES = {
-    "ix_customers_name": ("(livemode, name, seq)", '(livemode, name COLLATE "C", seq)'),
+    "ix_customers_name": ("(livemode, name, seq, deleted_at)", '(livemode, name COLLATE "C", seq)'),
     "ix_customers_email": (
-        "(livemode, email_lower, seq)",
+        "(livemode, email_lower, seq, deleted_at)",
         '(livemode, email_lower COLLATE "C", seq)',
     ),
     "ix_customers_id_prefix": ("(livemode, lower(id))", '(livemode, lower(id) COLLATE "C")'),
@@ -131,6 +133,16 @@ def upgrade() -> None:
             ["livemode", "key", "value", "created_at", "customer_seq"],
         )
 
+    # deleted_at (always NULL in these partial indexes) makes skipping rows index-only on SQLite.
+    for column in ("created", "updated"):
+        op.drop_index(f"ix_customers_{column}", table_name="customers")
+        op.create_index(
+            f"ix_customers_{column}",
+            "customers",
+            ["livemode", f"{column}_at", "seq", "deleted_at"],
+            sqlite_where=sa.text(LIVE),
+            postgresql_where=sa.text(LIVE),
+        )
     for table in BILLING_TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_index(f"ix_{table}_list")
