@@ -298,15 +298,37 @@ def _conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
     return where, params
 
 
+def _quoted(text: str) -> str:
+    """An FTS5 phrase of `text`: inside double quotes only `"` is special (doubled)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _indexed(tx: Tx, term: rules.SearchTerm) -> bool:
+    """Whether an index finds the term's substring matches: a trigram index holds terms of
+    three characters or more; SQLite's FTS5 vocabulary also lists the trigrams that begin
+    with a two-character term (with 1 character that list is most of the vocabulary)."""
+    return len(term.text) >= (2 if tx.dialect == "sqlite" else rules.TRIGRAM)
+
+
 def _search_selects(tx: Tx, f: Filters, term: rules.SearchTerm) -> list[tuple[str, list[Any]]]:
     """`SELECT seq …` of each index that finds some of a search's matches: the trigram index for
-    the substring (the term must be `indexed`), then the id and DID prefix ranges."""
+    the substring (the term must be `_indexed`), then the id and DID prefix ranges."""
     live = f"livemode = ? AND {LIVE}"
     selects: list[tuple[str, list[Any]]] = []
     if tx.dialect == "sqlite":
         table = search_table(f.livemode)
-        phrase = '"' + term.text.replace('"', '""') + '"'
-        selects.append((f"SELECT rowid AS seq FROM {table} WHERE {table} MATCH ?", [phrase]))
+        if len(term.text) >= rules.TRIGRAM:
+            match = _quoted(term.text)
+        else:  # two characters: any trigram that begins with them, read from the vocabulary
+            trigrams = tx.all(
+                f"SELECT term FROM {table}_vocab WHERE term >= ? AND term <= ?",
+                (term.text, term.text + "\U0010ffff"),
+            )
+            match = " OR ".join(_quoted(str(r[0])) for r in trigrams)
+        if match:
+            selects.append((f"SELECT rowid AS seq FROM {table} WHERE {table} MATCH ?", [match]))
+        else:  # no trigram begins with the term: nothing holds it
+            selects.append(("SELECT seq FROM customers WHERE 1 = 0", []))
     else:
         escaped = term.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         selects.append(
@@ -333,7 +355,7 @@ def _search(
     every trigram match before its LIMIT: 47 ms for `son` against 1 ms), then the cheaper of
     reading every match and walking the created index (see `page`)."""
     created = _hint(tx, _ORDER_INDEX["created_at"])
-    if not term.indexed:  # no index finds 1-2 characters: count while walking (one pass at most)
+    if not _indexed(tx, term):  # count while walking the created index: one pass at most
         count, exact = paging.bounded_count(
             tx, f"SELECT 1 FROM customers {created} WHERE {' AND '.join(where)}", params
         )

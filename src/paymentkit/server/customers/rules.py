@@ -70,8 +70,9 @@ def phone(value: str | None) -> str | None:
         raise InvalidRequest("phone is not a possible number for its country code", "phone")
     formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # E.164 has at most 15 digits, and a stored number must read back as itself: refuse inputs
-    # the library can only normalise by dropping digits it cannot place.
-    if len(formatted) > 16 or _e164(formatted) != formatted:
+    # the library can only normalise by dropping digits it cannot place. An input that already
+    # is its E.164 form has just been read back (half the cost of a bulk import's phones).
+    if len(formatted) > 16 or (formatted != value and _e164(formatted) != formatted):
         raise InvalidRequest("phone is not a possible number for its country code", "phone")
     return formatted
 
@@ -147,7 +148,8 @@ def address(
 
 SEARCH_SEPARATOR = "\x1f"  # ASCII unit separator: keeps a match inside one field
 SEARCH_MAX = 512
-# The least a trigram index can look up; shorter terms are matched by walking the list order.
+# The shortest substring a trigram index holds; shorter terms need the index's vocabulary (the
+# trigrams that begin with them, on SQLite) or a walk in list order.
 TRIGRAM = 3
 # Characters an id (`cus_` + [0-9A-Za-z]) or a DID (base58) can hold once folded: a term with
 # any other character cannot be a prefix of either, so those lookups are skipped.
@@ -163,11 +165,12 @@ def fold(value: str) -> str:
 
 
 def search_text(name: str | None, email: str | None, phone: str | None) -> str:
-    """What substring search matches against: name, email and phone, folded, kept apart.
+    """What substring search matches against: name, email and phone, folded, each followed by
+    the separator (so every 2-character substring begins some trigram of the text).
 
     Ids and DIDs are random strings: they are matched by prefix through their own indexes
     (ARCHITECTURE.md, "Search"), which keeps the trigram index a tenth of the size."""
-    return SEARCH_SEPARATOR.join(fold(f or "") for f in (name, email, phone))
+    return "".join(fold(f or "") + SEARCH_SEPARATOR for f in (name, email, phone))
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,6 @@ class SearchTerm:
     text: str  # folded; a substring of search_text
     id_prefix: str | None  # folded prefix of lower(id) (after `cus_` too); None: no id has it
     did_prefix: str | None  # folded prefix of lower(did), "" for "every customer with a DID"
-
-    @property
-    def indexed(self) -> bool:
-        """Whether the trigram index can find the substring matches."""
-        return len(self.text) >= TRIGRAM
 
 
 def search_term(query: str) -> SearchTerm | None:

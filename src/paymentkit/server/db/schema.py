@@ -264,7 +264,7 @@ Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
 SEARCH_TABLES_SQLITE = tuple(
     f"customers_search_{mode}{part}"
     for mode in ("test", "live")
-    for part in ("", "_config", "_data", "_docsize", "_idx")
+    for part in ("", "_config", "_data", "_docsize", "_idx", "_vocab")
 )
 SEARCH_INDEX_POSTGRESQL = "ix_customers_search_trgm"
 CUSTOMER_INDEXES = {
