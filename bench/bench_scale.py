@@ -148,9 +148,9 @@ def sample(db: Database, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
 
 
 def calls(db: Database) -> list[Call]:
-    ids = sample(db, "SELECT id FROM customers WHERE seq % 997 = 0 LIMIT 1000")
+    ids = sample(db, "SELECT id FROM customers WHERE mod(seq, 997) = 0 LIMIT 1000")
     rows = db.run_sync(
-        lambda tx: tx.all("SELECT email, did, phone FROM customers WHERE seq % 991 = 0 LIMIT 500")
+        lambda tx: tx.all("SELECT email, did, phone FROM customers WHERE mod(seq, 991) = 0 LIMIT 500")
     )
     emails = [r[0] for r in rows]
     dids = [r[1] for r in rows]

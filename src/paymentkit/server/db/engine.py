@@ -14,6 +14,7 @@ serving while the server answers.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -128,6 +129,13 @@ class Tx:
 
     def money_in(self, value: int) -> Any:
         return value if self.dialect == "postgresql" else str(value)
+
+    def member_of(self, column: str, values: Sequence[Any]) -> tuple[str, Any]:
+        """`column` is one of `values`, as one parameter (a JSON array on SQLite, an array on
+        PostgreSQL), so the statement text does not grow with the list."""
+        if self.dialect == "postgresql":
+            return f"{column} = ANY(?)", list(values)
+        return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(list(values))
 
 
 _translated: dict[str, str] = {}
