@@ -91,21 +91,28 @@ def test_counts_past_ten_thousand_are_flagged_and_has_more_stays_exact(
 ) -> None:
     def bulk(tx: Any) -> None:
         for i in range(10_001):
-            service.create(tx, False, CustomerInput(name=f"Common {i}", metadata={"k": "v"}))
+            metadata = {"k": "v", "j": True, "h": i % 2 == 0}
+            data = CustomerInput(name=f"Common {i}", metadata=metadata)
+            service.create(tx, False, data)
 
     db.run_sync(bulk, write=True)
     rare = create(api, {"name": "Rare One", "metadata": {"k": "w"}})
     for path, params in (
         ("/api/customers/search", {"query": "common"}),
         ("/api/customers/search", {"query": "co"}),
-        ("/api/customers", {"metadata.k": "v"}),
+        ("/api/customers", {"metadata.k": "v", "metadata.j": "true"}),
     ):
         body = api.get(path, params={**params, "limit": 100}).json()
         assert body["count_is_exact"] is False and body["count"] > 10_000, path
         assert body["has_more"] is True and len(body["list"]) == 100
-    # The unfiltered list counts exactly from its counters; small filters count exactly.
+    # The unfiltered list and a single metadata filter count exactly from their counters, and
+    # small filters count exactly.
     everything = api.get("/api/customers").json()
     assert everything["count"] == 10_002 and everything["count_is_exact"] is True
+    one = api.get("/api/customers", params={"metadata.k": "v"}).json()
+    assert (one["count"], one["count_is_exact"]) == (10_001, True)
+    half = api.get("/api/customers", params={"metadata.h": "true"}).json()
+    assert (half["count"], half["count_is_exact"]) == (5_001, True)
     body = api.get("/api/customers", params={"metadata.k": "w"}).json()
     assert (body["count"], body["count_is_exact"], ids(body)) == (1, True, [rare["id"]])
     # Numbered pages past the middle (read from the end) agree with cursor pages.
@@ -116,3 +123,23 @@ def test_counts_past_ten_thousand_are_flagged_and_has_more_stays_exact(
     ).json()
     page_100 = api.get("/api/customers", params={"page": 100, "pageSize": 100}).json()
     assert ids(before) == ids(page_100)
+
+
+def test_metadata_counts_follow_every_write(api: API) -> None:
+    def count(value: str) -> int:
+        body = api.get("/api/customers", params={"metadata.tier": value}).json()
+        assert body["count_is_exact"] is True
+        assert body["count"] == len(body["list"])
+        return int(body["count"])
+
+    a = create(api, {"metadata": {"tier": "gold"}})
+    b = create(api, {"metadata": {"tier": "gold", "x": "1"}})
+    assert (count("gold"), count("silver")) == (2, 0)
+    api.put(f"/api/customers/{a['id']}", json={"metadata": {"tier": "silver"}})
+    assert (count("gold"), count("silver")) == (1, 1)
+    api.put(f"/api/customers/{a['id']}", json={"metadata": {"x": "2"}})  # merge keeps tier
+    assert (count("gold"), count("silver")) == (1, 1)
+    api.put(f"/api/customers/{b['id']}", json={"metadata": None})
+    assert count("gold") == 0
+    api.delete(f"/api/customers/{a['id']}")
+    assert count("silver") == 0

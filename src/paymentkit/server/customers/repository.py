@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +179,8 @@ def live_count(tx: Tx, livemode: bool) -> int:
 def replace_metadata(
     tx: Tx, seq: int, livemode: bool, created_at: int, values: dict[str, str]
 ) -> None:
+    old = {(str(k), str(v)) for k, v in _metadata_of(tx, seq)}
+    new = set(values.items())
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
     for key, value in values.items():  # at most 50 (rules.METADATA_MAX_KEYS)
         tx.execute(
@@ -186,6 +188,35 @@ def replace_metadata(
             " VALUES (?, ?, ?, ?, ?)",
             (seq, key, value, livemode, created_at),
         )
+    count_metadata(tx, livemode, sorted(old - new), -1)
+    count_metadata(tx, livemode, sorted(new - old), 1)
+
+
+def _metadata_of(tx: Tx, seq: int) -> list[Row]:
+    return tx.all("SELECT key, value FROM customer_metadata WHERE customer_seq = ?", (seq,))
+
+
+def count_metadata(tx: Tx, livemode: bool, pairs: Iterable[tuple[str, str]], delta: int) -> None:
+    """Add `delta` customers to each (key, value) count, in one shard chosen at random so that
+    concurrent writers of a popular value do not all queue on one row."""
+    shard = secrets.randbelow(COUNTER_SHARDS)
+    for key, value in pairs:
+        tx.execute(
+            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (livemode, key, value, shard)"
+            " DO UPDATE SET n = customer_metadata_counts.n + excluded.n",
+            (livemode, key, value, shard, delta),
+        )
+
+
+def metadata_count(tx: Tx, livemode: bool, key: str, value: str) -> int:
+    return int(
+        tx.scalar(
+            "SELECT coalesce(sum(n), 0) FROM customer_metadata_counts"
+            " WHERE livemode = ? AND key = ? AND value = ?",
+            (livemode, key, value),
+        )
+    )
 
 
 def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
@@ -212,6 +243,7 @@ def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
     _unindex(tx, seq, livemode)
     tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
     # The metadata rows only serve filters, and a deleted customer is in no list.
+    count_metadata(tx, livemode, [(str(k), str(v)) for k, v in _metadata_of(tx, seq)], -1)
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
     _add_to_count(tx, livemode, -1)
 
@@ -456,9 +488,12 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
     )
     probe_params = [f.livemode, key, value, *(x for pair in others for x in pair)]
-    count, exact = paging.bounded_count(
-        tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe}", probe_params
-    )
+    if others:
+        count, exact = paging.bounded_count(
+            tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe}", probe_params
+        )
+    else:  # one filter: its counter
+        count, exact = metadata_count(tx, f.livemode, key, value), True
     if lead == "created_at":
         return _metadata_walk(tx, keys, request, values, probe, probe_params, count, exact)
     if small(count, exact):

@@ -134,6 +134,19 @@ Index(
     customer_metadata.c.customer_seq,
 )
 
+# Live customers per (mode, metadata key, value), kept by the write path in the same transaction
+# and sharded like customer_counts: a single `metadata.KEY=VALUE` filter answers an exact count
+# at any size (counting 10,001 index entries cost 3-8 ms on PostgreSQL at 1M customers).
+customer_metadata_counts = Table(
+    "customer_metadata_counts",
+    metadata,
+    Column("livemode", Boolean(), primary_key=True),
+    Column("key", String(40), primary_key=True),
+    Column("value", String(500), primary_key=True),
+    Column("shard", Integer(), primary_key=True, autoincrement=False),
+    Column("n", BigInteger(), nullable=False),
+)
+
 # -- billing objects (migration 0002) ---------------------------------------------------------
 
 payment_methods = Table(

@@ -13,7 +13,8 @@ Measured at 1,000,000 customers (ARCHITECTURE.md, "Customers at a million rows")
   triggers: a trigger made bulk inserts 10-30 times slower). PostgreSQL: the pg_trgm index covers live rows.
 - customer_metadata carries the customer's livemode and created_at, loses the rows of deleted
   customers, and is indexed (livemode, key, value, created_at, customer_seq): a metadata filter
-  in the default order is one index range, and its count an index-only scan.
+  in the default order is one index range. customer_metadata_counts counts live customers per
+  (mode, key, value) in shards, so one metadata filter has an exact count at any size.
 - Order indexes for name and email in code-point order, with seq for keyset paging; the list
   indexes of the billing tables end in seq too. The customers' order indexes hold deleted_at
   (always NULL in them): SQLite otherwise reads each row it skips to test the partial
@@ -151,6 +152,22 @@ def upgrade() -> None:
             sqlite_where=sa.text(LIVE),
             postgresql_where=sa.text(LIVE),
         )
+    op.create_table(
+        "customer_metadata_counts",
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=500), nullable=False),
+        sa.Column("shard", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "livemode", "key", "value", "shard", name=op.f("pk_customer_metadata_counts")
+        ),
+    )
+    op.execute(
+        "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
+        " SELECT livemode, key, value, 0, count(*) FROM customer_metadata"
+        " GROUP BY livemode, key, value"
+    )
     for table in BILLING_TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_index(f"ix_{table}_list")
