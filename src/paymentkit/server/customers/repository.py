@@ -378,6 +378,9 @@ def _search_selects(tx: Tx, f: Filters, term: rules.SearchTerm) -> list[tuple[st
     return selects
 
 
+FEW = 1000  # a search with at most this many matches reads them in its first query
+
+
 def _search(
     tx: Tx,
     f: Filters,
@@ -398,7 +401,13 @@ def _search(
         rows, more = walk(created, where, params)
         return _page(rows, more, count, exact)
     (text_sql, text_params), *prefixes = _search_selects(tx, f, term)
-    count, exact = paging.bounded_count(tx, text_sql, text_params)
+    # Most searches match a few customers: read them at once (one pass over the index, not a
+    # count and then a read); only when there are more, count up to 10,001.
+    first = tx.all(f"{text_sql} LIMIT ?", (*text_params, FEW + 1))
+    if len(first) <= FEW:
+        count, exact = len(first), True
+    else:
+        count, exact = paging.bounded_count(tx, text_sql, text_params)
     extra: set[int] = set()
     for sql, ps in prefixes:  # ids and DIDs: almost always no match, or one
         found = tx.all(f"{sql} LIMIT ?", (*ps, paging.EXACT_COUNT_MAX + 1))
@@ -407,7 +416,8 @@ def _search(
     if not exact:
         count = max(count, len(extra))
     elif extra or small(count, exact):
-        seqs = {int(r[0]) for r in tx.all(text_sql, text_params)} | extra
+        matched = first if len(first) <= FEW else tx.all(text_sql, text_params)
+        seqs = {int(r[0]) for r in matched} | extra
         count = len(seqs)
         exact = count <= paging.EXACT_COUNT_MAX
         if small(count, exact):
