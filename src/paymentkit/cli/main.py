@@ -1,7 +1,7 @@
 """`paymentkit`: run the server (`serve`, `migrate`), manage API keys (`keys`).
 
-serve, migrate and keys work on the database directly; every other command talks to a running server
-through the SDK.
+serve, migrate, keys, import and export work on the database directly; every other command talks
+to a running server through the SDK.
 """
 
 from __future__ import annotations
@@ -9,50 +9,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
 from paymentkit import __version__
+from paymentkit.cli import bulk
+from paymentkit.cli._database import DATABASE_URL
+from paymentkit.cli._database import migrate as _migrate
+from paymentkit.cli._database import on_database as _on_database
+from paymentkit.cli._database import url as _url
 from paymentkit.cli.resources import GROUPS
 
 if TYPE_CHECKING:
-    from paymentkit.server.db.engine import DatabaseURL, Tx
-
-R = TypeVar("R")
-
-DATABASE_URL = click.option(
-    "--database-url",
-    envvar="PAYMENTKIT_DATABASE_URL",
-    default=None,
-    help="sqlite:///PATH or postgresql://USER@HOST/DB "
-    "[env PAYMENTKIT_DATABASE_URL; default sqlite:///paymentkit-data/paymentkit.db]",
-)
-
-
-def _url(database_url: str | None) -> str:
-    from paymentkit.server.db.engine import DatabaseURL, default_database_url
-
-    url = database_url or default_database_url()
-    try:
-        DatabaseURL.parse(url)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--database-url") from None
-    return url
-
-
-def _migrate(url: str) -> None:
-    from paymentkit.server.db.migrate import upgrade
-
-    try:
-        upgrade(url)
-    except Exception as exc:  # the driver's message is the useful part
-        from paymentkit.server.db.engine import DatabaseURL
-
-        raise click.ClickException(
-            f"cannot migrate {DatabaseURL.parse(url).redacted()}: {exc}"
-        ) from None
+    from paymentkit.server.db.engine import DatabaseURL
 
 
 @click.group()
@@ -63,6 +33,8 @@ def main() -> None:
 
 for _group in GROUPS:  # customers, invoices, …: through the SDK (cli/resources.py)
     main.add_command(_group)
+main.add_command(bulk.import_group)  # import and export: on the database (cli/bulk.py)
+main.add_command(bulk.export_group)
 
 
 @main.command()
@@ -172,19 +144,6 @@ def migrate(database_url: str | None) -> None:
 @main.group()
 def keys() -> None:
     """Create, list and revoke API keys."""
-
-
-def _on_database(database_url: str | None, work: Callable[[Tx], R], *, write: bool = False) -> R:
-    """Migrate the database, run `work` in one transaction on it, and close it again."""
-    from paymentkit.server.db.engine import Database
-
-    url = _url(database_url)
-    _migrate(url)
-    db = Database(url)
-    try:
-        return db.run_sync(work, write=write)
-    finally:
-        db.close()
 
 
 @keys.command("create")

@@ -12,7 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +27,7 @@ from paymentkit.server.db.engine import Database
 from paymentkit.server.http import (
     Call,
     Endpoint,
+    Stream,
     encode,
     error_body,
     json_response,
@@ -97,6 +98,8 @@ def asgi_endpoint(
                     return raw_json_response(outcome.status, outcome.body, REPLAYED)
                 claim = call.idempotency = outcome
             reply = await endpoint.handler(call)
+            if isinstance(reply.content, Stream):
+                return _streaming_response(reply.status, reply.content)
             body = encode(reply.content)
             if claim is not None and not claim.done:
                 await idempotency.complete(services.db, claim, reply.status, body)
@@ -118,6 +121,15 @@ def asgi_endpoint(
 
 
 REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def _streaming_response(status: int, stream: Stream) -> Response:
+    headers = {}
+    if stream.filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{stream.filename}"'
+    return StreamingResponse(
+        stream.chunks, status_code=status, media_type=stream.media_type, headers=headers
+    )
 
 
 class MethodNotAllowed(errors.InvalidRequest):

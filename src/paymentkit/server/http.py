@@ -7,7 +7,7 @@ query parameters, responses, errors). `app.py` turns the registry into Starlette
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -51,6 +51,8 @@ class Endpoint:
     query: tuple[QueryParam, ...] = ()
     errors: tuple[type[errors.APIError], ...] = ()
     extra_statuses: dict[int, Any] = field(default_factory=dict)
+    # A streamed answer (`Stream`): its media types, each with the wire type of a line or None.
+    streamed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def description(self) -> str:
@@ -60,7 +62,17 @@ class Endpoint:
 @dataclass(frozen=True)
 class Reply:
     status: int
-    content: Any
+    content: Any  # encoded as JSON, or a `Stream`
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A body sent while it is produced (exports): a handler checks its input first, so errors
+    are still plain 4xx answers, and answers `Reply(200, Stream(...))`."""
+
+    chunks: AsyncIterator[bytes]
+    media_type: str
+    filename: str | None = None  # offered to browsers as the download's name
 
 
 # Errors every authenticated route can answer with, and those of routes that read a body.
@@ -182,6 +194,12 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise errors.InvalidRequest("the body must be a JSON object")
     _reject_nul(value, "")
     return value
+
+
+def check_strings(value: Any) -> None:
+    """Refuse NUL characters and lone surrogates anywhere in decoded input, as the body parser
+    does (for input that arrives another way, such as an import file's CSV rows)."""
+    _reject_nul(value, "")
 
 
 def _reject_nul(value: Any, where: str) -> None:

@@ -18,7 +18,11 @@ _REF = "#/components/schemas/{name}"
 def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
     types: list[Any] = [ErrorBody, Health]
     for e in endpoints:
-        types.extend(t for t in (e.response, e.body, *e.extra_statuses.values()) if t is not None)
+        types.extend(
+            t
+            for t in (e.response, e.body, *e.extra_statuses.values(), *e.streamed.values())
+            if t is not None
+        )
     unique = list(dict.fromkeys(types))
     refs, components = msgspec.json.schema_components(unique, ref_template=_REF)
     ref = dict(zip(unique, refs, strict=True))
@@ -55,6 +59,14 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
             ],
             "responses": {str(e.status): _json_content("Success", ref[e.response])},
         }
+        if e.streamed:
+            operation["responses"][str(e.status)] = {
+                "description": "Success, streamed",
+                "content": {
+                    media: {"schema": {"type": "string"} if line is None else ref[line]}
+                    for media, line in e.streamed.items()
+                },
+            }
         for status, body_type in e.extra_statuses.items():
             operation["responses"][str(status)] = _json_content("Success", ref[body_type])
         if e.body is not None:

@@ -15,7 +15,7 @@ from paymentkit.schemas.customers import (
     RetrieveOptions,
 )
 from paymentkit.server import errors, params
-from paymentkit.server.customers import overdue, rules, service
+from paymentkit.server.customers import bulk, overdue, rules, service
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.http import (
     READ_ERRORS,
@@ -24,6 +24,7 @@ from paymentkit.server.http import (
     QueryParam,
     Registry,
     Reply,
+    Stream,
     convert,
 )
 
@@ -156,6 +157,47 @@ async def search(call: Call) -> Reply:
         lambda tx: service.list_customers(tx, filters, request)
     )
     return Reply(200, result)
+
+
+@api.route(
+    "GET",
+    "/api/customers/export",
+    "Export customers",
+    response=Customer,
+    query=(
+        QueryParam(
+            "format",
+            {"type": "string", "enum": list(bulk.FORMATS), "default": "jsonl"},
+            "jsonl: one customer object per line; csv: a header line, then one row each",
+        ),
+        *(p for p in _LIST_QUERY if p.name in ("did", "email", "metadata.KEY", "livemode")),
+    ),
+    errors=READ_ERRORS,
+    streamed={bulk.media_type("jsonl"): Customer, bulk.media_type("csv"): None},
+)
+async def export(call: Call) -> Reply:
+    """Every customer of the key's mode that the list's filters (`did`, `email`,
+    `metadata.KEY=VALUE`) match, once, newest first, streamed as it is read. JSON Lines: each
+    line the customer as retrieve renders it. CSV: columns id, did, name, email, phone,
+    description, address.country … address.postal_code, metadata (the JSON object), balance,
+    delinquent, livemode, created_at, updated_at. `paymentkit import customers` reads either."""
+    q = call.query
+    params.reject_unknown(q, {"format", "did", "email", "metadata", "livemode"}, ("metadata.",))
+    fmt = bulk.parse_format(params.string(q, "format") or "jsonl")
+    if fmt is None:
+        raise errors.InvalidRequest("format must be jsonl or csv", "format")
+    did_filter = params.string(q, "did")
+    did = None if did_filter is None else service.did_or_none(did_filter)
+    email = params.string(q, "email")
+    filters = repo.Filters(
+        livemode=call.livemode,
+        did=did,
+        email=None if email is None else email.strip(),
+        metadata=_metadata_filters(q),
+    )
+    nothing = did_filter is not None and did is None  # not a DID, so no customer has it
+    chunks = bulk.stream(call.services.db, None if nothing else filters, fmt)
+    return Reply(200, Stream(chunks, bulk.media_type(fmt), f"customers.{fmt}"))
 
 
 @api.route(

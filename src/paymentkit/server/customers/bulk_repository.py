@@ -1,0 +1,304 @@
+"""All SQL of `paymentkit import` and of the export (customers/bulk.py).
+
+Import writes one chunk of validated rows per transaction, one statement per table so the
+database does the per-row work: on SQLite `INSERT … SELECT` over `json_each` of the chunk, then
+the chunk's search text into the mode's FTS5 table with one more (FTS5 flushes its pending terms
+once per statement: a statement per row cost 10-30 times more); on PostgreSQL `COPY` into a
+temporary table and one `INSERT … SELECT` (the GIN index keeps itself). Both skip a DID already
+taken by a live customer of the mode with `ON CONFLICT … DO NOTHING` on the partial unique index,
+which stays the final word against a server writing at the same time. Export reads newest first
+in keyset batches.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import msgspec
+
+from paymentkit.server.customers import repository as repo
+from paymentkit.server.db.engine import DatabaseURL, Tx
+from paymentkit.server.db.schema import COUNTER_SHARDS
+
+_json = msgspec.json.Encoder()
+
+
+class Staged(NamedTuple):
+    """One validated row of an import file, ready to insert (what `service.prepare` made)."""
+
+    line: int
+    id: str
+    did: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None  # JSON text
+    description: str | None
+    metadata: str  # JSON text
+    search_text: str
+    metadata_rows: tuple[tuple[str, str], ...]  # (key, text a metadata filter compares with)
+
+
+_COLUMNS = (
+    "id, livemode, did, name, email, email_lower, phone, address, description, balance,"
+    " metadata, search_text, created_at, updated_at"
+)
+_ON_CONFLICT = f"ON CONFLICT (livemode, did) WHERE {repo.LIVE} DO NOTHING RETURNING seq, id"
+# Chunk rows travel to SQLite as one JSON array of arrays; element i of each is column i here.
+_STAGED_FIELDS = (
+    "id",
+    "did",
+    "name",
+    "email",
+    "email_lower",
+    "phone",
+    "address",
+    "description",
+    "metadata",
+    "search_text",
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO customers ({_COLUMNS})"
+    " SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+    " json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),"
+    " '0', json_extract(value, '$[8]'), json_extract(value, '$[9]'), ?, ?"
+    # `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+    f" FROM json_each(?) WHERE true ORDER BY key {_ON_CONFLICT}"
+)
+_SQLITE_METADATA = (
+    "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at)"
+    " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+    " json_extract(value, '$[2]'), ?, ? FROM json_each(?)"
+)
+_PG_STAGING = (
+    "CREATE TEMPORARY TABLE bulk_customers (n integer, id text, did text, name text,"
+    " email text, email_lower text, phone text, address text, description text,"
+    " metadata text, search_text text) ON COMMIT DROP"
+)
+_PG_INSERT = (
+    f"INSERT INTO customers ({_COLUMNS})"
+    " SELECT id, ?, did, name, email, email_lower, phone, address, description, 0, metadata,"
+    f" search_text, ?, ? FROM bulk_customers ORDER BY n {_ON_CONFLICT}"
+)
+
+
+def _cursor(tx: Tx) -> Any:
+    """The driver's cursor under `tx`, for what Tx does not wrap (COPY)."""
+    return tx._cur
+
+
+def _values(row: Staged) -> tuple[Any, ...]:
+    email_lower = None if row.email is None else row.email.lower()
+    return (
+        row.id,
+        row.did,
+        row.name,
+        row.email,
+        email_lower,
+        row.phone,
+        row.address,
+        row.description,
+        row.metadata,
+        row.search_text,
+    )
+
+
+def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int) -> set[str]:
+    """Insert the rows whose DID no live customer of the mode has (nor an earlier row of the
+    chunk) with all that `POST /api/customers` keeps beside them (customers/repository.py:
+    insert, replace_metadata): search text, metadata rows, the mode's count and each metadata
+    value's count. Returns the ids inserted. Rows are created in the order given, all at
+    `created_at`."""
+    if not rows:
+        return set()
+    if tx.dialect == "sqlite":
+        payload = _json.encode([_values(r) for r in rows]).decode()
+        inserted = tx.all(_SQLITE_INSERT, (livemode, created_at, created_at, payload))
+    else:
+        cur = _cursor(tx)
+        cur.execute(_PG_STAGING)
+        with cur.copy(f"COPY bulk_customers (n, {', '.join(_STAGED_FIELDS)}) FROM STDIN") as copy:
+            for n, row in enumerate(rows):
+                copy.write_row((n, *_values(row)))
+        inserted = tx.all(_PG_INSERT, (livemode, created_at, created_at))
+    seq_of: dict[str, int] = {id_: seq for seq, id_ in inserted}
+    if tx.dialect == "sqlite" and seq_of:
+        table = repo.search_table(livemode)
+        searchable = [(seq_of[r.id], r.search_text) for r in rows if r.id in seq_of]
+        tx.execute(
+            f"INSERT INTO {table} (rowid, search_text) SELECT json_extract(value, '$[0]'),"
+            " json_extract(value, '$[1]') FROM json_each(?)",
+            (_json.encode(searchable).decode(),),
+        )
+    metadata = [
+        (seq_of[r.id], key, value)
+        for r in rows
+        if r.metadata_rows and r.id in seq_of
+        for key, value in r.metadata_rows
+    ]
+    if metadata:
+        if tx.dialect == "sqlite":
+            tx.execute(_SQLITE_METADATA, (livemode, created_at, _json.encode(metadata).decode()))
+        else:
+            with _cursor(tx).copy(
+                "COPY customer_metadata (customer_seq, key, value, livemode, created_at) FROM STDIN"
+            ) as copy:
+                for seq, key, value in metadata:
+                    copy.write_row((seq, key, value, livemode, created_at))
+        _count_metadata(tx, livemode, Counter((key, value) for _, key, value in metadata))
+    if seq_of:
+        tx.execute(
+            "UPDATE customer_counts SET n = n + ? WHERE livemode = ? AND shard = ?",
+            (len(seq_of), livemode, secrets.randbelow(COUNTER_SHARDS)),
+        )
+    return set(seq_of)
+
+
+_COUNT_CONFLICT = (
+    "ON CONFLICT (livemode, key, value, shard)"
+    " DO UPDATE SET n = customer_metadata_counts.n + excluded.n"
+)
+
+
+def _count_metadata(tx: Tx, livemode: bool, counts: Counter[tuple[str, str]]) -> None:
+    """Add the chunk's customers to the per-value counts of metadata filters
+    (repository.count_metadata), in one shard chosen at random and in (key, value) order, the
+    order the server's writes lock them in."""
+    shard = secrets.randbelow(COUNTER_SHARDS)
+    pairs = sorted(counts.items())
+    if tx.dialect == "sqlite":
+        tx.execute(
+            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
+            " SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?,"
+            " json_extract(value, '$[2]') FROM json_each(?) WHERE true ORDER BY key "
+            + _COUNT_CONFLICT,
+            (livemode, shard, _json.encode([(k, v, n) for (k, v), n in pairs]).decode()),
+        )
+    else:
+        tx.execute(
+            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
+            " SELECT ?, k, v, ?, n FROM unnest(?::text[], ?::text[], ?::bigint[])"
+            " WITH ORDINALITY AS t(k, v, n, i) ORDER BY i " + _COUNT_CONFLICT,
+            (
+                livemode,
+                shard,
+                [k for (k, _), _ in pairs],
+                [v for (_, v), _ in pairs],
+                [n for _, n in pairs],
+            ),
+        )
+
+
+def prepare_connection(tx: Tx) -> None:
+    """Settings for the importing connection only: on SQLite a page cache large enough to hold
+    a chunk's changes to every index until its commit, instead of spilling them early."""
+    if tx.dialect == "sqlite":
+        tx.execute("PRAGMA cache_size=-262144")  # KiB: 256 MiB
+
+
+def merge_search_index(tx: Tx, livemode: bool, *, start: bool, pages: int) -> bool:
+    """One step of merging the SQLite search index of the mode into one b-tree, as FTS5's
+    'optimize' would but in bounded steps, each its own short transaction (a running server
+    keeps writing in between); true while work remains. `start` for the first step only."""
+    if tx.dialect != "sqlite":
+        return False
+    table = repo.search_table(livemode)
+    before = int(tx.scalar("SELECT total_changes()"))
+    tx.execute(
+        f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", (-pages if start else pages,)
+    )
+    # FTS5 documents this test: fewer than two changes means the merge had nothing to do.
+    return int(tx.scalar("SELECT total_changes()")) - before >= 2
+
+
+def analyze(tx: Tx) -> None:
+    """Refresh the planner's statistics of the two tables an import grows (SQLite)."""
+    if tx.dialect == "sqlite":
+        tx.execute("ANALYZE customers")
+        tx.execute("ANALYZE customer_metadata")
+        tx.execute("PRAGMA optimize")
+
+
+def vacuum_analyze(url: DatabaseURL) -> None:
+    """PostgreSQL: statistics, and the visibility map that lets the list indexes answer without
+    visiting the table (VACUUM cannot run inside a transaction, so on its own connection)."""
+    if url.dialect != "postgresql":
+        return
+    import psycopg
+
+    with psycopg.connect(url.raw, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) customers, customer_metadata")
+
+
+# -- export -------------------------------------------------------------------------------------
+
+Position = tuple[int, int]  # (created_at, seq) of the last customer sent
+
+
+def export_batch(
+    tx: Tx, filters: repo.Filters, after: Position | None, limit: int
+) -> list[repo.CustomerRecord]:
+    """The next `limit` customers matching `filters` after `after`, newest first (created_at,
+    then seq, descending: the order of ix_customers_created and of the list)."""
+    if filters.metadata and filters.did is None and filters.email is None:
+        seqs = _metadata_seqs(tx, filters, after, limit)
+    else:
+        seqs = _customer_seqs(tx, filters, after, limit)
+    return [repo._record(row) for row in repo.by_seq(tx, seqs)]
+
+
+def _keyset(created: str, seq: str, after: Position | None) -> tuple[list[str], list[Any]]:
+    """Rows after `after` in newest-first order, with a bound on `created` first so the walk of
+    the index starts there."""
+    if after is None:
+        return [], []
+    created_at, last_seq = after
+    return (
+        [f"{created} <= ?", f"({created} < ? OR {seq} < ?)"],
+        [created_at, created_at, last_seq],
+    )
+
+
+def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
+    where, params = repo._conditions(tx, filters)
+    more, more_params = _keyset("created_at", "seq", after)
+    source = "customers"
+    if tx.dialect == "sqlite":  # tell SQLite which index to walk (see repository._ORDER_INDEX)
+        if filters.did is not None:
+            index = "uq_customers_livemode_did"
+        elif filters.email is not None:
+            index = "ix_customers_email"
+        else:
+            index = "ix_customers_created"
+        source = f"customers INDEXED BY {index}"
+    rows = tx.all(
+        f"SELECT seq FROM {source} WHERE {' AND '.join([*where, *more])}"
+        " ORDER BY created_at DESC, seq DESC LIMIT ?",
+        [*params, *more_params, limit],
+    )
+    return [row[0] for row in rows]
+
+
+def _metadata_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
+    """Metadata filters alone: one range of ix_customer_metadata_filter (livemode, key, value,
+    created_at, customer_seq), which holds each live customer's created_at."""
+    (key, value), others = filters.metadata[0], filters.metadata[1:]
+    where = ["m0.livemode = ?", "m0.key = ?", "m0.value = ?"]
+    params: list[Any] = [filters.livemode, key, value]
+    for other_key, other_value in others:
+        where.append(
+            "EXISTS (SELECT 1 FROM customer_metadata m WHERE m.customer_seq = m0.customer_seq"
+            " AND m.key = ? AND m.value = ?)"
+        )
+        params.extend((other_key, other_value))
+    more, more_params = _keyset("m0.created_at", "m0.customer_seq", after)
+    rows = tx.all(
+        f"SELECT m0.customer_seq FROM customer_metadata m0 WHERE {' AND '.join([*where, *more])}"
+        " ORDER BY m0.created_at DESC, m0.customer_seq DESC LIMIT ?",
+        [*params, *more_params, limit],
+    )
+    return [row[0] for row in rows]
