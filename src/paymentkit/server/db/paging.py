@@ -147,7 +147,17 @@ def after(
     tx: Tx, keys: Order, values: Sequence[Any], reverse: bool = False
 ) -> tuple[str, list[Any]]:
     """The condition for rows after the cursor row with these key values (before it when
-    `reverse`), with a bound on the first key first so the order index can start there."""
+    `reverse`), with a bound on the first key first so the order index can start there.
+
+    Keys all in one direction and without NULLs compare as one row value, which both databases
+    read as a single index range: the expanded form walked the cursor's whole tie group first
+    (an import gives thousands of customers one created_at: 6.6 ms at depth 50,000)."""
+    descending = {key.descending for key in keys}
+    if len(descending) == 1 and not any(k.nullable for k in keys) and None not in values:
+        op = "<" if descending.pop() != reverse else ">"
+        columns = ", ".join(_collate(tx, key) for key in keys)
+        marks = ", ".join("?" for _ in keys)
+        return f"({columns}) {op} ({marks})", list(values)
     ors: list[str] = []
     params: list[Any] = []
     for i, key in enumerate(keys):
