@@ -631,7 +631,13 @@ def test_every_customers_method_and_the_billing_lists(
     by_did = ok(out, "list_did")
     assert by_did["count"] == 1 and by_did["list"] == [alice]
     nobody = ok(out, "list_did_other")
-    assert nobody == {"count": 0, "list": [], "paging": {"page": 1, "pageSize": 5}}
+    assert nobody == {
+        "count": 0,
+        "list": [],
+        "paging": {"page": 1, "pageSize": 5},
+        "has_more": False,
+        "count_is_exact": True,
+    }
     ascending = _expected_order(mine["customers"], mine["created"], tie_desc=False)
     assert ascending[-1] == carol["id"] and ascending != list(reversed(newest_first))
     assert ids(ok(out, "order_string")) == ascending
