@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,12 +33,30 @@ CLI = [str(Path(sys.executable).parent / "paymentkit")]  # the console script, a
 
 
 def paymentkit(*args: str) -> tuple[float, str]:
+    """Run the CLI; (wall seconds, stdout). Also notes the CPU it used, workers included."""
+    global last_cpu
+    before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run([*CLI, *args], capture_output=True, text=True, check=False, env=_env())
     seconds = time.perf_counter() - started
+    last_cpu = _children_cpu() - before
     if done.returncode != 0:
         raise SystemExit(f"paymentkit {' '.join(args)} failed:\n{done.stderr}")
     return seconds, done.stdout
+
+
+last_cpu = 0.0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _conditions() -> str:
+    """CPU the command used (its worker processes included) and the machine's load average:
+    other processes on the machine slow a run down, and this says how much."""
+    return f"[cpu {last_cpu:.0f} s, load {os.getloadavg()[0]:.1f}]"
 
 
 def _env() -> dict[str, str]:
@@ -55,11 +74,15 @@ def bench(name: str, url: str, source: Path, rows: int, work: Path) -> None:
     print(
         f"  import          {json.dumps(summary)}  "
         f"{rows / summary['seconds']:,.0f} rows/s ({seconds:.1f} s with start-up and migrations)"
+        f" {_conditions()}"
     )
     seconds, out = paymentkit("import", "customers", str(source), "--json", "--database-url", url)
     again = json.loads(out)
     assert again["duplicates"] == rows and again["imported"] == 0, again
-    print(f"  import again    {json.dumps(again)}  {rows / again['seconds']:,.0f} rows/s")
+    print(
+        f"  import again    {json.dumps(again)}  {rows / again['seconds']:,.0f} rows/s"
+        f" {_conditions()}"
+    )
     for fmt in ("jsonl", "csv"):
         target = work / f"export.{fmt}"
         seconds, _ = paymentkit("export", "customers", "-o", str(target), "--database-url", url)

@@ -7,13 +7,14 @@ object, no NUL characters; for CSV, a row turned into that object first), `http.
 message and skipped; the read-only fields an exported line carries (`id`, `object`, `livemode`,
 `balance`, `delinquent`, `created_at`, `updated_at`) are dropped first, so an export imports as it
 is, with new ids and timestamps. Rows are validated in batches by a pool of worker processes
-(validation is ~90% of the CPU an import costs) while this process writes chunks, each chunk one
-transaction, so a running server's writes interleave with the import. A DID that a live customer
-of the mode already has, in the database or from an earlier row, makes the row a duplicate: the
-unique index decides, at insert time, so an import racing the server never inserts a DID twice and
-running the same file again adds nothing. Rows are created in file order, a chunk at a time with
-the clock's millisecond at that chunk (never earlier than the chunk before); seq orders the rows
-of one millisecond, so newest first is the reverse file order.
+(the email and phone rules cost about as much CPU as the database's work on a row) while this
+process writes chunks, each chunk one transaction, so a running server's writes interleave with
+the import. A DID that a live customer of the mode already has, in the database or from an
+earlier row, makes the row a duplicate: the unique index decides, at insert time, so an import
+racing the server never inserts a DID twice, and running the same file again adds nothing but
+its rows without a DID. Rows are created in file order, a chunk at a time with the clock's
+millisecond at that chunk (never earlier than the chunk before); seq orders the rows of one
+millisecond, so newest first is the reverse file order.
 
 Export. Newest first, in keyset batches of `EXPORT_BATCH` customers, each read in its own short
 transaction and rendered before the next is read: memory does not grow with the export, and no
@@ -57,7 +58,6 @@ CHUNK_ROWS = 20_000  # rows per import transaction (see README, "Import and expo
 BATCH_LINES = 2_000  # lines per validation task sent to a worker
 IN_PROCESS_MAX = 10_000  # inputs up to this many lines are validated in this process
 EXPORT_BATCH = 1_000  # customers per export read
-MERGE_PAGES = 2_000  # FTS5 pages merged per step after an import (SQLite)
 
 READ_ONLY_FIELDS = ("id", "object", "livemode", "balance", "delinquent", "created_at", "updated_at")
 TEXT_FIELDS = ("did", "name", "email", "phone", "description")
@@ -333,10 +333,15 @@ def validate(batch: Batch) -> Validated:
 
 
 def _start_worker() -> None:
-    """A worker's first step: remember email-validator's check of a domain (a pure function of
-    the domain name; about 60% of validating an address, and domains repeat across customers).
-    Only the import's worker processes do this; the result of every check is the library's."""
+    """A worker's first step. It yields the CPU to the importing process, whose writes are the
+    import's critical path (the workers run ahead of it and catch up while it waits for the
+    disk). And it remembers email-validator's check of a domain: a pure function of the domain
+    name, about 60% of validating an address, and domains repeat across customers (only the
+    import's workers do this; the result of every check is still the library's)."""
     import importlib
+
+    if hasattr(os, "nice"):
+        os.nice(10)
 
     module = importlib.import_module("email_validator.validate_email")
     name = "validate_email_domain_name"
@@ -441,7 +446,7 @@ class _Writer:
         self.progress.imported = self.summary.imported
         self.rows, self.problems, self.lines = [], [], 0
         if self.on_problems is not None and (failed or duplicates):
-            self.on_problems(sorted(failed + duplicates))
+            self.on_problems(sorted(failed + duplicates, key=lambda p: p.line))
         if self.on_progress is not None:
             self.on_progress(self.progress)
 
@@ -458,7 +463,8 @@ def import_customers(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Summary:
     """Import every row of `source` into the mode; see the module docstring. `workers`: None
-    picks by the input's size, 0 validates in this process. `on_problems` gets the rows not
+    picks by the input's size, 0 validates in this process (workers are spawned, so a script
+    calling this needs the `if __name__ == "__main__":` guard). `on_problems` gets the rows not
     imported, in line order, a chunk at a time. Raises ImportFileError for unreadable input."""
     started = time.perf_counter()
     before = db.run_sync(lambda tx: _live_total(tx))
@@ -471,8 +477,7 @@ def import_customers(
     finally:
         validated.close()  # stops the worker processes now, even when a write failed
     writer.flush()
-    if writer.summary.imported:
-        _tidy(db, livemode, grew=writer.summary.imported >= max(1_000, before // 10))
+    _tidy(db, grew=writer.summary.imported >= max(1_000, before // 10))
     writer.summary.seconds = time.perf_counter() - started
     return writer.summary
 
@@ -481,25 +486,16 @@ def _live_total(tx: Tx) -> int:
     return repo.live_count(tx, False) + repo.live_count(tx, True)
 
 
-def _tidy(db: Database, livemode: bool, *, grew: bool) -> None:
-    """After an import: merge the chunks' search-index segments (SQLite, in short steps) and
-    refresh planner statistics when the tables grew by a tenth or more."""
-    if db.dialect == "postgresql":
-        if grew:
-            bulk_repo.vacuum_analyze(db.url)
+def _tidy(db: Database, *, grew: bool) -> None:
+    """After an import that grew the tables by a tenth or more: fresh planner statistics (and on
+    PostgreSQL the visibility map). The SQLite search index is left to FTS5's own incremental
+    merging, as after any write: merging it into one b-tree cost 14-26 s at 1M customers and
+    searches were no faster for it."""
+    if not grew:
         return
-    start = True
-    for _ in range(100_000):  # bounded: a busy server could keep adding segments
-        more = db.run_sync(
-            functools.partial(
-                bulk_repo.merge_search_index, livemode=livemode, start=start, pages=MERGE_PAGES
-            ),
-            write=True,
-        )
-        start = False
-        if not more:
-            break
-    if grew:
+    if db.dialect == "postgresql":
+        bulk_repo.vacuum_analyze(db.url)
+    else:
         db.run_sync(bulk_repo.analyze, write=True)
 
 

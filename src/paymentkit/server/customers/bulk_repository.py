@@ -1,10 +1,10 @@
 """All SQL of `paymentkit import` and of the export (customers/bulk.py).
 
-Import writes one chunk of validated rows per transaction, one statement per table so the
-database does the per-row work: on SQLite `INSERT … SELECT` over `json_each` of the chunk, then
-the chunk's search text into the mode's FTS5 table with one more (FTS5 flushes its pending terms
-once per statement: a statement per row cost 10-30 times more); on PostgreSQL `COPY` into a
-temporary table and one `INSERT … SELECT` (the GIN index keeps itself). Both skip a DID already
+Import writes one chunk of validated rows per transaction: into a temporary table (executemany on
+SQLite, `COPY` on PostgreSQL), then into customers with one `INSERT … SELECT`, and on SQLite the
+chunk's search text into the mode's FTS5 table with one more statement (FTS5 flushes its pending
+terms once per statement: a statement per row cost 10-30 times more; PostgreSQL's GIN index
+keeps itself). Both skip a DID already
 taken by a live customer of the mode with `ON CONFLICT … DO NOTHING` on the partial unique index,
 which stays the final word against a server writing at the same time. Export reads newest first
 in keyset batches.
@@ -47,7 +47,8 @@ _COLUMNS = (
     " metadata, search_text, created_at, updated_at"
 )
 _ON_CONFLICT = f"ON CONFLICT (livemode, did) WHERE {repo.LIVE} DO NOTHING RETURNING seq, id"
-# Chunk rows travel to SQLite as one JSON array of arrays; element i of each is column i here.
+# A chunk goes into a temporary table first (executemany on SQLite, COPY on PostgreSQL), then
+# into customers with one statement. n keeps the file's order.
 _STAGED_FIELDS = (
     "id",
     "did",
@@ -60,29 +61,28 @@ _STAGED_FIELDS = (
     "metadata",
     "search_text",
 )
-_SQLITE_INSERT = (
+_STAGING = {
+    "sqlite": "CREATE TEMPORARY TABLE IF NOT EXISTS bulk_customers (n INTEGER PRIMARY KEY, "
+    + ", ".join(f"{name} TEXT" for name in _STAGED_FIELDS)
+    + ")",
+    "postgresql": "CREATE TEMPORARY TABLE bulk_customers (n integer, "
+    + ", ".join(f"{name} text" for name in _STAGED_FIELDS)
+    + ") ON COMMIT DROP",
+}
+_STAGE = (
+    f"INSERT INTO bulk_customers (n, {', '.join(_STAGED_FIELDS)})"
+    f" VALUES ({', '.join('?' for _ in range(len(_STAGED_FIELDS) + 1))})"
+)
+_INSERT = (
     f"INSERT INTO customers ({_COLUMNS})"
-    " SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]'),"
-    " json_extract(value, '$[2]'), json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
-    " json_extract(value, '$[5]'), json_extract(value, '$[6]'), json_extract(value, '$[7]'),"
-    " '0', json_extract(value, '$[8]'), json_extract(value, '$[9]'), ?, ?"
+    " SELECT id, ?, did, name, email, email_lower, phone, address, description, ?, metadata,"
     # `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
-    f" FROM json_each(?) WHERE true ORDER BY key {_ON_CONFLICT}"
+    f" search_text, ?, ? FROM bulk_customers WHERE true ORDER BY n {_ON_CONFLICT}"
 )
 _SQLITE_METADATA = (
     "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at)"
     " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
     " json_extract(value, '$[2]'), ?, ? FROM json_each(?)"
-)
-_PG_STAGING = (
-    "CREATE TEMPORARY TABLE bulk_customers (n integer, id text, did text, name text,"
-    " email text, email_lower text, phone text, address text, description text,"
-    " metadata text, search_text text) ON COMMIT DROP"
-)
-_PG_INSERT = (
-    f"INSERT INTO customers ({_COLUMNS})"
-    " SELECT id, ?, did, name, email, email_lower, phone, address, description, 0, metadata,"
-    f" search_text, ?, ? FROM bulk_customers ORDER BY n {_ON_CONFLICT}"
 )
 
 
@@ -115,16 +115,17 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
     `created_at`."""
     if not rows:
         return set()
+    cur = _cursor(tx)
+    cur.execute(_STAGING[tx.dialect])
     if tx.dialect == "sqlite":
-        payload = _json.encode([_values(r) for r in rows]).decode()
-        inserted = tx.all(_SQLITE_INSERT, (livemode, created_at, created_at, payload))
+        cur.executemany(_STAGE, [(n, *_values(row)) for n, row in enumerate(rows)])
     else:
-        cur = _cursor(tx)
-        cur.execute(_PG_STAGING)
         with cur.copy(f"COPY bulk_customers (n, {', '.join(_STAGED_FIELDS)}) FROM STDIN") as copy:
             for n, row in enumerate(rows):
                 copy.write_row((n, *_values(row)))
-        inserted = tx.all(_PG_INSERT, (livemode, created_at, created_at))
+    inserted = tx.all(_INSERT, (livemode, tx.money_in(0), created_at, created_at))
+    if tx.dialect == "sqlite":  # a temporary table outlives the transaction there
+        tx.execute("DELETE FROM bulk_customers")
     seq_of: dict[str, int] = {id_: seq for seq, id_ in inserted}
     if tx.dialect == "sqlite" and seq_of:
         table = repo.search_table(livemode)
@@ -198,21 +199,6 @@ def prepare_connection(tx: Tx) -> None:
     a chunk's changes to every index until its commit, instead of spilling them early."""
     if tx.dialect == "sqlite":
         tx.execute("PRAGMA cache_size=-262144")  # KiB: 256 MiB
-
-
-def merge_search_index(tx: Tx, livemode: bool, *, start: bool, pages: int) -> bool:
-    """One step of merging the SQLite search index of the mode into one b-tree, as FTS5's
-    'optimize' would but in bounded steps, each its own short transaction (a running server
-    keeps writing in between); true while work remains. `start` for the first step only."""
-    if tx.dialect != "sqlite":
-        return False
-    table = repo.search_table(livemode)
-    before = int(tx.scalar("SELECT total_changes()"))
-    tx.execute(
-        f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", (-pages if start else pages,)
-    )
-    # FTS5 documents this test: fewer than two changes means the merge had nothing to do.
-    return int(tx.scalar("SELECT total_changes()")) - before >= 2
 
 
 def analyze(tx: Tx) -> None:
