@@ -65,10 +65,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def bench(name: str, url: str, source: Path, rows: int, work: Path) -> None:
-    print(f"\n{name}: {rows:,} customers")
+def bench(name: str, url: str, source: Path, rows: int, work: Path, chunk: int) -> None:
+    print(f"\n{name}: {rows:,} customers, --chunk-size {chunk:,}")
+    options = ("--json", "--chunk-size", str(chunk))
     paymentkit("migrate", "--database-url", url)
-    seconds, out = paymentkit("import", "customers", str(source), "--json", "--database-url", url)
+    seconds, out = paymentkit("import", "customers", str(source), *options, "--database-url", url)
     summary = json.loads(out)
     assert summary["imported"] == rows, summary
     print(
@@ -76,7 +77,7 @@ def bench(name: str, url: str, source: Path, rows: int, work: Path) -> None:
         f"{rows / summary['seconds']:,.0f} rows/s ({seconds:.1f} s with start-up and migrations)"
         f" {_conditions()}"
     )
-    seconds, out = paymentkit("import", "customers", str(source), "--json", "--database-url", url)
+    seconds, out = paymentkit("import", "customers", str(source), *options, "--database-url", url)
     again = json.loads(out)
     assert again["duplicates"] == rows and again["imported"] == 0, again
     print(
@@ -92,6 +93,7 @@ def bench(name: str, url: str, source: Path, rows: int, work: Path) -> None:
         size = target.stat().st_size / 2**20
         print(
             f"  export {fmt:<5}    {seconds:.1f} s  {rows / seconds:,.0f} rows/s  ({size:,.0f} MiB)"
+            f" {_conditions()}"
         )
         target.unlink()
     _queries(url)
@@ -129,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--chunk-size", type=int, default=20_000)
     args = parser.parse_args()
 
     data = Path(tempfile.gettempdir()) / "paymentkit-bench"
@@ -143,7 +146,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="paymentkit-bulk-"))
     try:
         if args.database in ("sqlite", "both"):
-            bench("SQLite", f"sqlite:///{work / 'bench.db'}", source, args.rows, work)
+            bench(
+                "SQLite", f"sqlite:///{work / 'bench.db'}", source, args.rows, work, args.chunk_size
+            )
         if args.database in ("postgresql", "both"):
             import psycopg
 
@@ -153,7 +158,7 @@ def main() -> None:
             sep = "&" if "?" in PG_URL else "?"
             try:
                 url = f"{PG_URL}{sep}options=-csearch_path%3D{SCHEMA}"
-                bench("PostgreSQL", url, source, args.rows, work)
+                bench("PostgreSQL", url, source, args.rows, work, args.chunk_size)
             finally:
                 with psycopg.connect(PG_URL, autocommit=True) as conn:
                     conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")

@@ -433,3 +433,38 @@ def test_export_to_standard_output_with_filters(database_url: str, api: API) -> 
     assert [r["id"] for r in rows] == [c["id"] for c in gold["list"]]
     nothing = cli("export", "customers", "--did", "not-a-did", "--database-url", database_url)
     assert nothing.exit_code == 0 and nothing.stdout == ""
+
+
+def test_an_import_beside_a_server_writing_the_same_dids(
+    database_url: str, api: API, db: Database, tmp_path: Path
+) -> None:
+    """The server keeps answering while the import commits chunk by chunk, and each DID ends up
+    with exactly one customer whoever got there first (the unique index decides)."""
+    import threading
+
+    rows = [{"did": new_did(), "name": f"file {i}"} for i in range(600)]
+    path = write_jsonl(tmp_path / "race.jsonl", rows)
+    contested = [r["did"] for r in rows[::6]]
+    own = [new_did() for _ in contested]
+    statuses: dict[str, int] = {}
+
+    def post() -> None:
+        for did in [x for pair in zip(reversed(contested), own, strict=True) for x in pair]:
+            statuses[did] = api.post("/api/customers", json={"did": did, "name": "api"}).status_code
+
+    poster = threading.Thread(target=post)
+    poster.start()
+    result = import_file(database_url, path, "--json", "--chunk-size", "100", "--workers", "0")
+    poster.join()
+
+    assert result.exit_code == 0, result.output
+    done = summary(result)
+    assert done["imported"] + done["duplicates"] == 600
+    assert all(statuses[did] == 201 for did in own)
+    won_by_api = [did for did in contested if statuses[did] == 201]
+    assert all(statuses[did] == 409 for did in contested if did not in won_by_api)
+    assert done["duplicates"] == len(won_by_api)
+    every = all_customers(api)
+    dids = [c["did"] for c in every]
+    assert len(dids) == len(set(dids)) == 600 + len(own)
+    assert counters_agree(db, False) == (700, 700)

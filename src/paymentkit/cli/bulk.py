@@ -51,9 +51,9 @@ def _format(fmt: str | None, path: str, param: str) -> Format:
 
 
 @contextmanager
-def _progress_bar(enabled: bool, total: int | None, what: str) -> Iterator[Progress | None]:
+def _progress_bar(total: int | None, what: str) -> Iterator[Progress | None]:
     """A rich progress bar on stderr when it is a terminal (rows, rows/s, ETA), else nothing."""
-    if not enabled or not sys.stderr.isatty():
+    if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
@@ -136,9 +136,9 @@ def import_customers(
 
     Each row is validated exactly like POST /api/customers; a bad row is reported with its line,
     field and message and skipped, and a row whose DID a customer of the mode already has is a
-    duplicate, skipped (so running the same file again adds nothing). The read-only fields of
-    an exported line (id, created_at, …) are ignored: imported customers get new ids and
-    timestamps. Exit status 0 when no row failed; duplicates alone are not failures.
+    duplicate, skipped (so running the same file again adds only its rows without a DID). The
+    read-only fields of an exported line (id, created_at, …) are ignored: imported customers get
+    new ids and timestamps. Exit status 0 when no row failed; duplicates alone are not failures.
     """
     from paymentkit.server.customers import bulk
     from paymentkit.server.db.engine import Database
@@ -153,7 +153,7 @@ def import_customers(
     with (
         _open_input(file) as source,
         _open_errors(errors_file) as errors_out,
-        _progress_bar(True, total, "import") as bar,
+        _progress_bar(total, "import") as bar,
     ):
         started = time.perf_counter()
 
@@ -294,7 +294,7 @@ def export_customers(
     db = Database(database)
     try:
         total = bulk.count(db, livemode) if filters.none else None
-        with _open_output(output) as out, _progress_bar(True, total, "export") as bar:
+        with _open_output(output) as out, _progress_bar(total, "export") as bar:
             started = time.perf_counter()
             written = 0
             if did is not None and did_value is None:  # not a DID: nothing matches
