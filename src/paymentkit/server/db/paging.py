@@ -192,7 +192,7 @@ def segments(
     (an `x > ? OR x IS NULL` condition would keep the index from ordering the walk)."""
     first = keys[0]
     if not first.nullable:
-        return [after(tx, keys, values, reverse) if values is not None else ("1 = 1", [])]
+        return [("1 = 1", [])] if values is None else _ranges(tx, keys, values, reverse)
     rest = keys[1:]
     not_null = f"{first.column} IS NOT NULL"
     is_null = f"{first.column} IS NULL"
@@ -201,12 +201,33 @@ def segments(
         return pair[::-1] if reverse else pair
     solid = SortKey(first.column, first.descending, False, first.text)
     if values[0] is None:
-        tail, params = after(tx, rest, values[1:], reverse)
-        within = (f"{is_null} AND {tail}", params)
-        return [within, (not_null, [])] if reverse else [within]
-    beyond, params = after(tx, (solid, *rest), values, reverse)
-    within = (f"{not_null} AND {beyond}", params)
-    return [within] if reverse else [within, (is_null, [])]
+        within = [(f"{is_null} AND {c}", p) for c, p in _ranges(tx, rest, values[1:], reverse)]
+        return [*within, (not_null, [])] if reverse else within
+    within = [(f"{not_null} AND {c}", p) for c, p in _ranges(tx, (solid, *rest), values, reverse)]
+    return within if reverse else [*within, (is_null, [])]
+
+
+def _ranges(
+    tx: Tx, keys: Order, values: Sequence[Any], reverse: bool
+) -> list[tuple[str, list[Any]]]:
+    """The rows after the cursor row as index ranges to read in turn. PostgreSQL reads the row
+    value `after` as one range. SQLite bounds a row value's range by its first column only, so
+    it would read the cursor's whole tie group first (an import gives 20,000 customers one
+    created_at: 2 ms at depth 50,000 against 0.05 ms): there the ties come first as a range
+    with the first key fixed, then the rows beyond it."""
+    if tx.dialect != "sqlite" or len(keys) == 1:
+        return [after(tx, keys, values, reverse)]
+    first, value = keys[0], values[0]
+    if value is None:
+        same, same_params = f"{first.column} IS NULL", []
+    else:
+        same, same_params = f"{_collate(tx, first)} = ?", [value]
+    ties = [
+        (f"{same} AND {c}", [*same_params, *p])
+        for c, p in _ranges(tx, keys[1:], values[1:], reverse)
+    ]
+    beyond, params = _comes_after(tx, first, value, reverse)
+    return ties if beyond == "1 = 0" else [*ties, (beyond, params)]
 
 
 def walk(
