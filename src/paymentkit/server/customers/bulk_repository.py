@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from paymentkit.server.customers import repository as repo
+from paymentkit.server.db import paging
 from paymentkit.server.db.engine import DatabaseURL, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
 
@@ -86,11 +87,6 @@ _SQLITE_METADATA = (
 )
 
 
-def _cursor(tx: Tx) -> Any:
-    """The driver's cursor under `tx`, for what Tx does not wrap (COPY)."""
-    return tx._cur
-
-
 def _values(row: Staged) -> tuple[Any, ...]:
     email_lower = None if row.email is None else row.email.lower()
     return (
@@ -115,14 +111,12 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
     `created_at`."""
     if not rows:
         return set()
-    cur = _cursor(tx)
-    cur.execute(_STAGING[tx.dialect])
+    tx.execute(_STAGING[tx.dialect])
+    staged = ((n, *_values(row)) for n, row in enumerate(rows))
     if tx.dialect == "sqlite":
-        cur.executemany(_STAGE, [(n, *_values(row)) for n, row in enumerate(rows)])
+        tx.executemany(_STAGE, staged)
     else:
-        with cur.copy(f"COPY bulk_customers (n, {', '.join(_STAGED_FIELDS)}) FROM STDIN") as copy:
-            for n, row in enumerate(rows):
-                copy.write_row((n, *_values(row)))
+        tx.copy_rows("bulk_customers", ("n", *_STAGED_FIELDS), staged)
     inserted = tx.all(_INSERT, (livemode, tx.money_in(0), created_at, created_at))
     if tx.dialect == "sqlite":  # a temporary table outlives the transaction there
         tx.execute("DELETE FROM bulk_customers")
@@ -145,11 +139,11 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
         if tx.dialect == "sqlite":
             tx.execute(_SQLITE_METADATA, (livemode, created_at, _json.encode(metadata).decode()))
         else:
-            with _cursor(tx).copy(
-                "COPY customer_metadata (customer_seq, key, value, livemode, created_at) FROM STDIN"
-            ) as copy:
-                for seq, key, value in metadata:
-                    copy.write_row((seq, key, value, livemode, created_at))
+            tx.copy_rows(
+                "customer_metadata",
+                ("customer_seq", "key", "value", "livemode", "created_at"),
+                ((seq, key, value, livemode, created_at) for seq, key, value in metadata),
+            )
         _count_metadata(tx, livemode, Counter((key, value) for _, key, value in metadata))
     if seq_of:
         tx.execute(
@@ -234,25 +228,19 @@ def export_batch(
         seqs = _metadata_seqs(tx, filters, after, limit)
     else:
         seqs = _customer_seqs(tx, filters, after, limit)
-    return [repo._record(row) for row in repo.by_seq(tx, seqs)]
+    return [repo.record(row) for row in repo.by_seq(tx, seqs)]
 
 
-def _keyset(created: str, seq: str, after: Position | None) -> tuple[list[str], list[Any]]:
-    """Rows after `after` in newest-first order, with a bound on `created` first so the walk of
-    the index starts there."""
-    if after is None:
-        return [], []
-    created_at, last_seq = after
-    return (
-        [f"{created} <= ?", f"({created} < ? OR {seq} < ?)"],
-        [created_at, created_at, last_seq],
-    )
+_NEWEST_FIRST = (paging.SortKey("created_at", True), paging.SortKey("seq", True))
+_META_NEWEST_FIRST = (
+    paging.SortKey("m0.created_at", True),
+    paging.SortKey("m0.customer_seq", True),
+)
 
 
 def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
-    where, params = repo._conditions(tx, filters)
-    more, more_params = _keyset("created_at", "seq", after)
-    source = "customers"
+    where, params = repo.conditions(tx, filters)
+    hint = ""
     if tx.dialect == "sqlite":  # tell SQLite which index to walk (see repository._ORDER_INDEX)
         if filters.did is not None:
             index = "uq_customers_livemode_did"
@@ -260,11 +248,10 @@ def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit:
             index = "ix_customers_email"
         else:
             index = "ix_customers_created"
-        source = f"customers INDEXED BY {index}"
-    rows = tx.all(
-        f"SELECT seq FROM {source} WHERE {' AND '.join([*where, *more])}"
-        " ORDER BY created_at DESC, seq DESC LIMIT ?",
-        [*params, *more_params, limit],
+        hint = f"INDEXED BY {index}"
+    request = paging.ListRequest(page=1, size=limit)
+    rows, _ = paging.walk(
+        tx, "seq", "customers", where, params, _NEWEST_FIRST, request, after, hint=hint
     )
     return [row[0] for row in rows]
 
@@ -281,10 +268,16 @@ def _metadata_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit:
             " AND m.key = ? AND m.value = ?)"
         )
         params.extend((other_key, other_value))
-    more, more_params = _keyset("m0.created_at", "m0.customer_seq", after)
-    rows = tx.all(
-        f"SELECT m0.customer_seq FROM customer_metadata m0 WHERE {' AND '.join([*where, *more])}"
-        " ORDER BY m0.created_at DESC, m0.customer_seq DESC LIMIT ?",
-        [*params, *more_params, limit],
+    request = paging.ListRequest(page=1, size=limit)
+    rows, _ = paging.walk(
+        tx,
+        "m0.customer_seq",
+        "customer_metadata m0",
+        where,
+        params,
+        _META_NEWEST_FIRST,
+        request,
+        after,
+        id_column="m0.customer_seq",
     )
     return [row[0] for row in rows]

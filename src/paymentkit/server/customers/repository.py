@@ -55,7 +55,7 @@ def _select(tx: Tx) -> str:
     return sql
 
 
-def _record(row: Row) -> CustomerRecord:
+def record(row: Row) -> CustomerRecord:
     r = CustomerRecord(*row)
     r.livemode = bool(r.livemode)
     r.delinquent = bool(r.delinquent)
@@ -67,12 +67,12 @@ def get_by_id(tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Custome
         f"{_select(tx)} WHERE id = ? AND livemode = ? AND {LIVE}" + (tx.for_update if lock else ""),
         (id, livemode),
     )
-    return None if row is None else _record(row)
+    return None if row is None else record(row)
 
 
 def get_by_did(tx: Tx, livemode: bool, did: str) -> CustomerRecord | None:
     row = tx.one(f"{_select(tx)} WHERE livemode = ? AND did = ? AND {LIVE}", (livemode, did))
-    return None if row is None else _record(row)
+    return None if row is None else record(row)
 
 
 @dataclass
@@ -310,7 +310,7 @@ def _search_parts(tx: Tx, term: rules.SearchTerm) -> list[tuple[str, list[Any]]]
     return parts
 
 
-def _conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
+def conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
     """What a customer of the list must satisfy, as conditions on one row."""
     where = ["livemode = ?", LIVE]
     params: list[Any] = [f.livemode]
@@ -432,50 +432,50 @@ def _cursor_missing(cursor: paging.Cursor) -> Exception:
     )
 
 
-def _columns(tx: Tx) -> str:
-    return _select(tx)[len("SELECT ") : -len(" FROM customers")]
-
-
 def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[CustomerRecord]:
     """One page of customers, by the cheapest plan for the filters and order (ARCHITECTURE.md,
     "Customers at a million rows")."""
     keys = paging.sort_keys(request.order, SORTABLE, TEXT_SORT, NULLABLE)
-    where, params = _conditions(tx, f)
+    where, params = conditions(tx, f)
     values = None
     if request.cursor is not None:
         values = paging.cursor_values(
             tx, "customers", keys, request.cursor, where, params, _cursor_missing
         )
     lead = keys[0].column
-    columns = _columns(tx)
-    total = live_count(tx, f.livemode)
+    columns = _select(tx)[len("SELECT ") : -len(" FROM customers")]
 
     def walk(
-        hint: str, conditions: list[str], args: list[Any], sort: bool = False
+        hint: str,
+        conditions: list[str],
+        args: list[Any],
+        sort: bool = False,
+        total: int | None = None,
     ) -> tuple[list[Row], bool]:
-        """A page under `conditions`; `sort`: they find few rows, sorted rather than walked."""
+        """A page under `conditions`; `sort`: they find few rows, sorted rather than walked;
+        `total`: exactly this many rows meet them."""
         return paging.walk(
-            tx, columns, "customers", conditions, args, keys, request, values, hint=hint, sort=sort
+            tx,
+            columns,
+            "customers",
+            conditions,
+            args,
+            keys,
+            request,
+            values,
+            hint=hint,
+            sort=sort,
+            total=total,
         )
 
     def small(count: int, exact: bool) -> bool:
         """Whether reading every match beats walking the order index until the page fills:
-        n matches among `total` cost n reads, a walk about (size + 1) * total / n."""
-        return exact and count * count <= (request.size + 1) * total
+        n matches among the mode's N customers cost n reads, a walk about (size + 1) * N / n."""
+        return exact and count * count <= (request.size + 1) * live_count(tx, f.livemode)
 
     if f.none:
-        rows, more = paging.walk(
-            tx,
-            columns,
-            "customers",
-            where,
-            params,
-            keys,
-            request,
-            values,
-            hint=_hint(tx, _ORDER_INDEX[lead]),
-            total=total,
-        )
+        total = live_count(tx, f.livemode)
+        rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params, total=total)
         return _page(rows, more, total, True)
     if f.did is not None or f.email is not None:
         index = "uq_customers_livemode_did" if f.did is not None else "ix_customers_email"
@@ -513,7 +513,7 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
 
 
 def _page(rows: list[Row], more: bool, count: int, exact: bool) -> paging.Page[CustomerRecord]:
-    return paging.Page([_record(r) for r in rows], more, count, exact)
+    return paging.Page([record(r) for r in rows], more, count, exact)
 
 
 def _metadata_walk(

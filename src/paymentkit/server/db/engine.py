@@ -19,7 +19,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +116,24 @@ class Tx:
     def scalar(self, sql: str, params: Params = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
+
+    def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """One statement for each of `rows` (SQLite reuses the prepared statement)."""
+        try:
+            self._cur.executemany(_sql(sql, self.dialect), rows)
+        except Exception as exc:
+            violation = _unique_violation(exc)
+            if violation is not None:
+                raise violation from exc
+            raise
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """PostgreSQL's COPY … FROM STDIN of `rows` into `table` (bulk loads)."""
+        if self.dialect != "postgresql":
+            raise NotImplementedError("COPY is PostgreSQL's")
+        with self._cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     # Small dialect differences, kept here so repositories stay dialect-neutral.
     @property
