@@ -369,9 +369,12 @@ def _search_selects(tx: Tx, f: Filters, term: rules.SearchTerm) -> list[tuple[st
             f"SELECT seq FROM customers WHERE {live} AND search_text LIKE ? ESCAPE '\\'",
             [f.livemode, f"%{escaped}%"],
         )
-    else:  # too short for the index: read the table until enough are found
-        sql, params = contains
-        text = (f"SELECT seq FROM customers WHERE {live} AND {sql}", [f.livemode, *params])
+    else:  # too short for the index: read the table in storage order until enough are found
+        sql, params = contains  # (SQLite walked ix_customers_did_prefix by livemode: 37 ms, not 8)
+        text = (
+            f"SELECT seq FROM customers {_hint(tx, '')} WHERE {live} AND {sql}",
+            [f.livemode, *params],
+        )
     selects = [text]
     for sql, params in prefixes:
         selects.append((f"SELECT seq FROM customers WHERE {live} AND {sql}", [f.livemode, *params]))
