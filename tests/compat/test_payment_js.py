@@ -514,6 +514,7 @@ def test_every_customers_method_and_the_billing_lists(
     alice, carol, zoe = mine["alice"], mine["carol"], mine["zoe"]
     alice_did, newcomer = world["shared"]["alice_did"], world["shared"]["newcomer_did"]
     total = len(mine["customers"])
+    newest = [c["id"] for c in mine["customers"]]
     calls: list[tuple[str, str, list[Any]]] = [
         # Reads of the seeded state.
         ("retrieve_id", "customers.retrieve", [alice["id"]]),
@@ -525,6 +526,11 @@ def test_every_customers_method_and_the_billing_lists(
         ("list_page1", "customers.list", [{"page": 1, "pageSize": 2}]),
         ("list_page2", "customers.list", [{"page": 2, "pageSize": 2}]),
         ("list_did", "customers.list", [{"did": alice_did}]),
+        # The Pagination fields the Node client declares: cursors and limit.
+        ("cursor_first", "customers.list", [{"limit": 2}]),
+        ("cursor_next", "customers.list", [{"limit": 2, "starting_after": newest[1]}]),
+        ("cursor_back", "customers.list", [{"limit": 1, "ending_before": newest[2]}]),
+        ("cursor_missing", "customers.list", [{"limit": 2, "starting_after": "cus_" + "0" * 24}]),
         ("list_did_other", "customers.list", [{"did": new_did(), "page": 1, "pageSize": 5}]),
         ("order_string", "customers.list", [{"order": "updated_at:ASC", "pageSize": 100}]),
         ("order_pair", "customers.list", [{"order": ["updated_at", "ASC"], "pageSize": 100}]),
@@ -628,6 +634,14 @@ def test_every_customers_method_and_the_billing_lists(
     assert out["results"]["list_page1"]["wire"]["path"] == (
         f"/api/customers?page=1&pageSize=2&livemode={str(livemode).lower()}"
     )
+    first, following = ok(out, "cursor_first"), ok(out, "cursor_next")
+    assert ids(first) == newest_first[:2] and first["has_more"] is True
+    assert ids(following) == newest_first[2:4]
+    assert following["has_more"] is (total > 4) and following["count"] == total
+    back = ok(out, "cursor_back")
+    assert ids(back) == newest_first[1:2] and back["has_more"] is True
+    assert "starting_after=" + newest_first[1] in out["results"]["cursor_next"]["wire"]["path"]
+    assert failed(out, "cursor_missing", 400, "invalid_request")["param"] == "starting_after"
     by_did = ok(out, "list_did")
     assert by_did["count"] == 1 and by_did["list"] == [alice]
     nobody = ok(out, "list_did_other")
