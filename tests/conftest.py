@@ -8,6 +8,7 @@ PAYMENTKIT_REQUIRE_POSTGRES=1 (set by .ci/run), where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -43,6 +44,28 @@ def _pg_unavailable_reason() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def new_postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL schema, dropped afterwards; skips (or fails, when
+    PostgreSQL is required) if no server answers."""
+    reason = _pg_unavailable_reason()
+    if reason is not None:
+        if REQUIRE_PG:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -52,22 +75,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_schema_url() -> Iterator[str]:
-    reason = _pg_unavailable_reason()
-    if reason is not None:
-        if REQUIRE_PG:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"pk_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with new_postgres_schema("pk_test") as url:
+        upgrade(url)
+        yield url
 
 
 def _truncate_postgres(url: str) -> None:

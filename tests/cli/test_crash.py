@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.cli.test_serve import Start, servers, the_printed_key
-from tests.conftest import PG_URL, _pg_unavailable_reason
+from tests.conftest import new_postgres_schema
 
 __all__ = ["servers"]  # the fixture, used by the tests below
 
@@ -28,20 +27,8 @@ def server_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'crash.db'}"
         return
-    reason = _pg_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"pk_crash_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with new_postgres_schema("pk_crash") as url:
+        yield url
 
 
 class Load:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from paymentkit.server.db.schema import (
     SEARCH_TABLES_SQLITE,
     metadata,
 )
-from tests.conftest import PG_URL, REQUIRE_PG, _pg_unavailable_reason
+from tests.conftest import new_postgres_schema
 
 
 def head_revision(url: str) -> str:
@@ -44,22 +43,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         assert not path.exists()
         yield f"sqlite:///{path}"
         return
-    reason = _pg_unavailable_reason()
-    if reason is not None:
-        if REQUIRE_PG:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import psycopg
-
-    schema = f"pk_mig_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with new_postgres_schema("pk_mig") as url:
+        yield url
 
 
 def _where(options: dict[str, Any]) -> str | None:
