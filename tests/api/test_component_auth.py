@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -363,3 +364,232 @@ def test_api_keys_still_work_on_a_server_with_an_app_key(
         other = "false" if livemode else "true"
         r = signed_client.get(f"/api/customers?livemode={other}", headers=headers)
         assert_error(r, 403, "forbidden", "livemode")
+
+
+# -- once per write, bounded validity, integers a signature can cover ---------------------------
+
+
+def test_a_signed_write_sent_again_is_401_and_writes_once(
+    database_url: str, signed_client: TestClient, signer: Signer, db: Database
+) -> None:
+    headers = signer.headers("POST", "/api/customers", {"livemode": "false"}, {"name": "Once"})
+    headers["content-type"] = "application/json"
+
+    def post(client: TestClient, sig: str | None = None) -> Any:
+        sent = headers if sig is None else {**headers, "x-component-sig": sig}
+        return client.post("/api/customers?livemode=false", content='{"name":"Once"}', headers=sent)
+
+    ok(post(signed_client), 201)
+    assert_error(post(signed_client), 401, "invalid_signature")
+    # The same bytes in upper-case hex, and another worker on the same database: still spent.
+    assert_error(
+        post(signed_client, "0x" + headers["x-component-sig"][2:].upper()), 401, "invalid_signature"
+    )
+    other = create_app(
+        Settings(database_url=database_url, app_sk=signer.app_sk), db=Database(database_url)
+    )
+    with TestClient(other, raise_server_exceptions=False) as second:
+        assert_error(post(second), 401, "invalid_signature")
+    assert customer_count(db) == 1
+
+
+def test_racing_copies_of_a_signed_write_make_one_customer(
+    database_url: str, signer: Signer, db: Database
+) -> None:
+    apps = [
+        create_app(
+            Settings(database_url=database_url, app_sk=signer.app_sk), db=Database(database_url)
+        )
+        for _ in "ab"
+    ]
+    clients = [TestClient(app, raise_server_exceptions=False) for app in apps]
+    for client in clients:
+        client.__enter__()
+    try:
+        for n in range(3):
+            body = {"name": f"Race {n}"}
+            headers = signer.headers("POST", "/api/customers", {"livemode": "false"}, body)
+            barrier = threading.Barrier(4)
+            results: list[Any] = []
+
+            def fire(client: TestClient, headers: dict[str, str] = headers) -> None:
+                barrier.wait()
+                r = client.post("/api/customers?livemode=false", json=body, headers=headers)
+                results.append(r)
+
+            threads = [threading.Thread(target=fire, args=(clients[i % 2],)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(r.status_code for r in results) == [201, 401, 401, 401]
+        assert customer_count(db) == 3
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)
+
+
+def test_a_write_that_fails_does_not_spend_its_signature(
+    signed_client: TestClient, signer: Signer, monkeypatch: pytest.MonkeyPatch, db: Database
+) -> None:
+    from paymentkit.server.customers import service
+
+    real = service.create
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    body = {"name": "Retried"}
+    headers = signer.headers("POST", "/api/customers", {"livemode": "false"}, body)
+
+    def post() -> Any:
+        return signed_client.post("/api/customers?livemode=false", json=body, headers=headers)
+
+    monkeypatch.setattr(service, "create", broken)
+    assert post().status_code == 500
+    monkeypatch.setattr(service, "create", real)
+    ok(post(), 201)  # the Node client's retry of a 5xx, with the same signature
+    assert_error(post(), 401, "invalid_signature")
+    # A refusal spends nothing either: the same signed update of a missing customer is a 404 again.
+    path = "/api/customers/cus_" + "0" * 24
+    update = signer.headers("PUT", path, {"livemode": "false"}, {"name": "x"})
+    for _ in range(2):
+        r = signed_client.put(f"{path}?livemode=false", json={"name": "x"}, headers=update)
+        assert_error(r, 404, "resource_missing")
+    assert customer_count(db) == 1
+
+
+def test_an_idempotent_retry_of_a_signed_write_gets_the_stored_answer(
+    signed_client: TestClient, signer: Signer, db: Database
+) -> None:
+    body = {"name": "Keyed"}
+    headers = {
+        **signer.headers("POST", "/api/customers", {"livemode": "false"}, body),
+        "Idempotency-Key": "signed-1",
+    }
+    first = signed_client.post("/api/customers?livemode=false", json=body, headers=headers)
+    again = signed_client.post("/api/customers?livemode=false", json=body, headers=headers)
+    assert ok(first, 201) == ok(again, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert customer_count(db) == 1
+
+
+def test_reads_may_repeat_and_get_or_create_spends_only_when_it_creates(
+    api: API, signed_client: TestClient, signer: Signer, db: Database
+) -> None:
+    listing = signer.headers("GET", "/api/customers", {"livemode": "false"})
+    for _ in range(2):
+        ok(signed_client.get("/api/customers?livemode=false", headers=listing))
+    did = new_did()
+    path = f"/api/customers/{did}"
+    headers = signer.headers("GET", path, {"livemode": "false"}, {"create": True})
+
+    def get() -> Any:
+        return signed_client.request(
+            "GET", f"{path}?livemode=false", json={"create": True}, headers=headers
+        )
+
+    made = ok(get(), 201)
+    assert ok(get()) == made  # found, not created: a lookup spends nothing
+    ok(api.delete(f"/api/customers/{made['id']}"))
+    # Sent again after the delete it would create again: the creation spent it.
+    assert_error(get(), 401, "invalid_signature")
+    assert customer_count(db) == 1
+
+
+@pytest.mark.parametrize(
+    ("iat_offset", "validity"),
+    [(0, 301), (0, 3600), (0, 100_000_000_000 - NOW), (-10, 86_400), (200, 400)],
+    ids=["301 s", "an hour", "year 5138", "a day", "future iat, 400 s"],
+)
+def test_exp_more_than_300_s_after_iat_is_401(
+    signed_client: TestClient, signer: Signer, db: Database, iat_offset: int, validity: int
+) -> None:
+    iat = int(time.time()) + iat_offset
+    r = send(
+        signed_client,
+        signer,
+        "POST",
+        "/api/customers",
+        {"livemode": "false"},
+        {"name": "x"},
+        iat=iat,
+        exp=iat + validity,
+    )
+    assert_error(r, 401, "invalid_signature")
+    assert customer_count(db) == 0
+
+
+@pytest.mark.parametrize("iat_offset", [0, -299, 299])
+def test_exp_300_s_after_iat_is_fine(
+    signed_client: TestClient, signer: Signer, iat_offset: int
+) -> None:
+    iat = int(time.time()) + iat_offset
+    body = {"name": f"ok {iat_offset}"}
+    r = send(signed_client, signer, "POST", "/api/customers", {"livemode": "false"}, body, iat=iat)
+    ok(r, 201)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"metadata": {"n": 2**53}}, "metadata.n"),
+        ({"metadata": {"n": -(2**53)}}, "metadata.n"),
+        ({"metadata": {"n": 9007199254740993}}, "metadata.n"),
+        ({"metadata": {"deep": 10**30}}, "metadata.deep"),
+        ({"name": "x", "balance": 2**64}, "balance"),
+    ],
+    ids=["2^53", "-2^53", "2^53+1", "10^30", "2^64 at the top"],
+)
+def test_an_integer_beyond_2_53_in_a_signed_body_is_400(
+    signed_client: TestClient, signer: Signer, db: Database, body: dict[str, Any], param: str
+) -> None:
+    r = send(signed_client, signer, "POST", "/api/customers", {"livemode": "false"}, body)
+    assert_error(r, 400, "invalid_request", param)
+    assert customer_count(db) == 0
+    # Sent as another integer that JavaScript rounds the same way: still a 400, never written.
+    if param == "metadata.n" and body["metadata"]["n"] > 0:
+        tampered = {"metadata": {"n": body["metadata"]["n"] ^ 1}}  # 2^53 <-> 2^53+1
+        r = send(
+            signed_client,
+            signer,
+            "POST",
+            "/api/customers",
+            {"livemode": "false"},
+            body,
+            sent_body=tampered,
+        )
+        assert_error(r, 400, "invalid_request", param)
+    assert customer_count(db) == 0
+
+
+def test_the_largest_safe_integers_are_signed_and_kept(
+    signed_client: TestClient, signer: Signer
+) -> None:
+    body = {"metadata": {"max": 2**53 - 1, "min": -(2**53 - 1)}}
+    made = ok(
+        send(signed_client, signer, "POST", "/api/customers", {"livemode": "false"}, body), 201
+    )
+    assert made["metadata"] == body["metadata"]
+
+
+def test_spent_signatures_are_pruned_once_expired(
+    signed_client: TestClient, signer: Signer, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paymentkit.server import signature_replays
+
+    now = int(time.time())
+    db.run_sync(
+        lambda tx: tx.execute(
+            "INSERT INTO component_signatures (signature_hash, expires_at) VALUES (?, ?), (?, ?)",
+            ("a" * 64, now - 1, "b" * 64, now + 500),
+        ),
+        write=True,
+    )
+    monkeypatch.setattr(signature_replays, "_pruning", signature_replays._Pruning())
+    ok(send(signed_client, signer, "POST", "/api/customers", {"livemode": "false"}, {}), 201)
+    kept = db.run_sync(
+        lambda tx: tx.all("SELECT signature_hash, expires_at FROM component_signatures")
+    )
+    assert len(kept) == 2 and ("a" * 64, now - 1) not in [tuple(row) for row in kept]
+    assert ("b" * 64, now + 500) in [tuple(row) for row in kept]

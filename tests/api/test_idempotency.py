@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -119,46 +120,146 @@ def test_a_key_older_than_a_day_runs_again(api: API, db: Database) -> None:
     assert customer_count(api) == 2
 
 
-def _claim_running(db: Database, key: str) -> None:
+def _claim_running(db: Database, key: str, lease_ms: int) -> None:
+    """A claim on `key` for `POST /api/customers` with body `{}`, held by another process whose
+    lease ends `lease_ms` from now (in the past when negative)."""
     from paymentkit.server.idempotency import repository
     from paymentkit.server.ids import now_ms
 
-    fp = "0" * 64
-    db.run_sync(lambda tx: repository.insert_running(tx, False, key, fp, now_ms()), write=True)
+    fp = idempotency.fingerprint("POST", "/api/customers", b"", b"{}")
+    now = now_ms()
+    db.run_sync(
+        lambda tx: repository.insert_running(
+            tx, False, key, fp, "another-process.claim", now, now + lease_ms
+        ),
+        write=True,
+    )
 
 
 def test_a_key_still_running_is_409_in_use(
     api: API, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
-    _claim_running(db, "busy")
-    # The running claim has another fingerprint, but it is unfinished: in use, not reused.
-    db.run_sync(
-        lambda tx: tx.execute(
-            "UPDATE idempotency_keys SET fingerprint = ? WHERE key = 'busy'",
-            (idempotency.fingerprint("POST", "/api/customers", b"", b"{}"),),
-        ),
-        write=True,
-    )
+    _claim_running(db, "busy", lease_ms=60_000)
     r = api.post("/api/customers", content=b"{}", headers=key_header("busy"))
     assert r.status_code == 409
     assert r.json()["code"] == "idempotency_key_in_use"
     assert customer_count(api) == 0
 
 
-def test_a_claim_abandoned_by_a_dead_request_is_taken_over(api: API, db: Database) -> None:
-    _claim_running(db, "dead")
-    db.run_sync(
-        lambda tx: tx.execute(
-            "UPDATE idempotency_keys SET fingerprint = ? WHERE key = 'dead'",
-            (idempotency.fingerprint("POST", "/api/customers", b"", b"{}"),),
-        ),
-        write=True,
-    )
-    _age_key(db, "dead", idempotency.STALE_MS + 1000)
+def test_a_claim_whose_lease_lapsed_is_taken_over_at_once(
+    api: API, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The owner was killed: nothing renews its lease. No waiting is allowed for.
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.0)
+    _claim_running(db, "dead", lease_ms=-1)
     r = api.post("/api/customers", content=b"{}", headers=key_header("dead"))
-    assert r.status_code == 201
+    assert r.status_code == 201, r.text
     assert customer_count(api) == 1
+    again = api.post("/api/customers", content=b"{}", headers=key_header("dead"))
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == r.json()
+
+
+class Paused:
+    """Holds the first request that reads its JSON body (after its key is claimed, before its
+    write) until `go` is set; the event loop keeps running meanwhile."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from paymentkit.server.http import Call
+
+        self.reached = threading.Event()
+        self.go = threading.Event()
+        real = Call.json
+        paused = self
+
+        async def json(call: Call) -> dict[str, Any]:
+            if not paused.reached.is_set():
+                paused.reached.set()
+                while not paused.go.is_set():
+                    await asyncio.sleep(0.01)
+            return await real(call)
+
+        monkeypatch.setattr(Call, "json", json)
+
+
+def _two_apps(database_url: str) -> list[TestClient]:
+    clients = [
+        TestClient(create_app(Settings(database_url=database_url), db=Database(database_url)))
+        for _ in "ab"
+    ]
+    for client in clients:
+        client.__enter__()
+    return clients
+
+
+def _in_thread(work: Any) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    return thread, out
+
+
+def test_a_running_request_renews_its_lease_so_a_repeat_waits(
+    database_url: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(idempotency, "LEASE_MS", 600)
+    monkeypatch.setattr(idempotency, "RENEW_SECONDS", 0.05)
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 2.0)
+    paused = Paused(monkeypatch)
+    headers = {"Authorization": f"Bearer {make_key(db, False)}", **key_header("slow")}
+    first, second = _two_apps(database_url)
+    try:
+        thread, answers = _in_thread(
+            lambda: first.post("/api/customers", json={"name": "A"}, headers=headers)
+        )
+        assert paused.reached.wait(10)
+        # Held three leases long: only renewal keeps the claim from being taken over.
+        repeat = second.post("/api/customers", json={"name": "A"}, headers=headers)
+        assert repeat.status_code == 409, repeat.text
+        assert repeat.json()["code"] == "idempotency_key_in_use"
+        paused.go.set()
+        thread.join(10)
+        assert answers[0].status_code == 201
+        listed = second.get("/api/customers", headers=headers).json()
+        assert listed["count"] == 1
+    finally:
+        paused.go.set()
+        for client in (first, second):
+            client.__exit__(None, None, None)
+
+
+def test_a_request_whose_claim_was_taken_over_writes_nothing(
+    database_url: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stalled owner (it stopped renewing, as a frozen process would) loses its claim to a
+    # retry; when it wakes up its write is rolled back, so the customer is made once.
+    monkeypatch.setattr(idempotency, "RENEW_SECONDS", 3600.0)
+    paused = Paused(monkeypatch)
+    headers = {"Authorization": f"Bearer {make_key(db, False)}", **key_header("stalled")}
+    first, second = _two_apps(database_url)
+    try:
+        thread, answers = _in_thread(
+            lambda: first.post("/api/customers", json={"name": "A"}, headers=headers)
+        )
+        assert paused.reached.wait(10)
+        db.run_sync(
+            lambda tx: tx.execute("UPDATE idempotency_keys SET lease_until = 0"), write=True
+        )
+        retry = second.post("/api/customers", json={"name": "A"}, headers=headers)
+        assert retry.status_code == 201, retry.text
+        paused.go.set()
+        thread.join(10)
+        stalled = answers[0]
+        assert stalled.status_code == 409, stalled.text
+        assert stalled.json()["code"] == "idempotency_key_in_use"
+        listed = second.get("/api/customers", headers=headers).json()
+        assert [c["id"] for c in listed["list"]] == [retry.json()["id"]]
+        again = first.post("/api/customers", json={"name": "A"}, headers=headers)
+        assert again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
+    finally:
+        paused.go.set()
+        for client in (first, second):
+            client.__exit__(None, None, None)
 
 
 def test_a_5xx_is_not_stored_and_the_retry_runs(api: API, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -148,7 +148,6 @@ async def test_writes_carry_a_key_and_reads_do_not(kind: str) -> None:
         (error(404, "resource_missing"), NotFoundError, "resource_missing"),
         (error(409, "resource_exists", "did"), ConflictError, "resource_exists"),
         (error(409, "idempotency_key_reused"), IdempotencyError, "idempotency_key_reused"),
-        (error(409, "idempotency_key_in_use"), IdempotencyError, "idempotency_key_in_use"),
     ],
 )
 async def test_client_errors_are_not_retried(
@@ -161,6 +160,27 @@ async def test_client_errors_are_not_retried(
     err: Any = info.value
     assert (err.status, err.code, err.request_id) == (answer.status_code, code, "req_abc")
     assert err.param == answer.json()["param"]
+
+
+async def test_a_key_in_use_is_retried_with_backoff_and_the_same_key(
+    kind: str, no_sleep: list[float]
+) -> None:
+    # The first request with the key still runs, or its process died and the claim awaits
+    # takeover: the same request, same key, later.
+    in_use = error(409, "idempotency_key_in_use")
+    rec = Recorder(in_use, in_use, created())
+    customer = await run(kind, rec, lambda pk: pk.customers.create(name="a", idempotency_key="k"))
+    assert customer.id == "cus_1"
+    assert rec.keys == ["k", "k", "k"]
+    assert len({r.content for r in rec.requests}) == 1
+    assert len(no_sleep) == 2
+    assert 0 <= no_sleep[1] <= 2 * _transport.INITIAL_BACKOFF
+
+    rec = Recorder(in_use)
+    with pytest.raises(IdempotencyError) as info:
+        await run(kind, rec, lambda pk: pk.customers.create(name="a"), max_retries=3)
+    assert len(rec.requests) == 4 and len(set(rec.keys)) == 1
+    assert (info.value.status, info.value.code) == (409, "idempotency_key_in_use")
 
 
 async def test_5xx_is_retried_max_retries_times_then_raised(
@@ -252,6 +272,10 @@ def test_should_retry() -> None:
     retry = _transport.should_retry
     assert retry(503, 0, 2) and retry(429, 1, 2) and not retry(503, 2, 2)
     assert not any(retry(s, 0, 2) for s in (200, 201, 400, 401, 403, 404, 409, 413))
+    assert retry(409, 0, 2, "idempotency_key_in_use") and not retry(
+        409, 2, 2, "idempotency_key_in_use"
+    )
+    assert not any(retry(409, 0, 2, c) for c in ("idempotency_key_reused", "resource_exists", None))
     assert retry(httpx.ConnectError("x"), 0, 2) and retry(httpx.ReadTimeout("x"), 0, 2)
     assert not retry(httpx.ConnectError("x"), 0, 0)
     assert not retry(httpx.UnsupportedProtocol("x"), 0, 2)

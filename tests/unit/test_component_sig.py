@@ -15,13 +15,17 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paymentkit.server import errors
 from paymentkit.server.component_sig import (
     MAX_CLOCK_SKEW_SECONDS,
+    MAX_VALIDITY_SECONDS,
     SignedRequest,
     load_app_key,
     signed_text,
+    unsafe_integer,
     verify,
 )
 from paymentkit.server.http import parse_json_object
@@ -414,3 +418,69 @@ JS_TEXTS = [
 @pytest.mark.parametrize(("source", "expected"), JS_TEXTS)
 def test_signed_text_is_javascripts(source: str, expected: str) -> None:
     assert signed_text(json.loads(source)) == expected.encode("utf-8")
+
+
+# -- validity and integers the signed text can represent ------------------------------------------
+
+
+def _signed_by(seed: Ed25519PrivateKey, body: Any, iat: int, exp: int) -> Request:
+    payload = {
+        "body": body,
+        "exp": exp,
+        "iat": iat,
+        "method": "post",
+        "query": {},
+        "url": "/api/customers",
+    }
+    signature = "0x" + seed.sign(hashlib.sha3_256(signed_text(payload)).digest()).hex()
+    return Request(
+        "POST", "/api/customers", {}, body, SignedRequest(signature, str(iat), str(exp), "1")
+    )
+
+
+def test_a_validity_longer_than_300_s_is_refused_even_when_signed() -> None:
+    seed = Ed25519PrivateKey.generate()
+    iat = 1_700_000_000
+    _signed_by(seed, {}, iat, iat + MAX_VALIDITY_SECONDS).verify(iat, seed.public_key())
+    for exp in (iat + MAX_VALIDITY_SECONDS + 1, 99_999_999_999):
+        message = rejected(_signed_by(seed, {}, iat, exp), now=iat, key=seed.public_key())
+        assert "300" in message
+
+
+def test_verify_names_the_signature_it_accepted() -> None:
+    for case in CASES:
+        request = request_of(case)
+        use = verify(
+            KEY,
+            request.signed,
+            method=request.method,
+            url=request.url,
+            query=request.query,
+            body=request.body,
+            now=request.iat,
+        )
+        raw = bytes.fromhex(request.signed.signature[2:])
+        assert use.signature_hash == hashlib.sha256(raw).hexdigest()
+        assert use.expires_at == request.exp + MAX_CLOCK_SKEW_SECONDS
+
+
+@given(st.integers())
+def test_only_integers_javascript_holds_exactly_pass(n: int) -> None:
+    found = unsafe_integer({"a": [{"n": n}]})
+    assert (found is None) == (abs(n) < 2**53)
+    if found is None:  # its neighbours sign differently, so it cannot be swapped for one
+        for other in (n - 1, n + 1):
+            assert signed_text({"n": other}) != signed_text({"n": n})
+    else:
+        assert found == "a.0.n"
+
+
+def test_a_signed_body_with_an_unsafe_integer_is_400_after_it_verifies() -> None:
+    seed = Ed25519PrivateKey.generate()
+    body = {"metadata": {"n": 2**53 + 1}, "flag": True}
+    request = _signed_by(seed, body, 1_700_000_000, 1_700_000_300)
+    with pytest.raises(errors.InvalidRequest) as info:
+        request.verify(1_700_000_000, seed.public_key())
+    assert (info.value.status, info.value.param) == (400, "metadata.n")
+    # Unsigned by this key: the signature is judged first.
+    rejected(request, now=1_700_000_000)

@@ -5,9 +5,10 @@ Pure policy shared by both clients — configuration from the environment, reque
 the mapping of error answers to exceptions — then the two small transports over `httpx.Client` and
 `httpx.AsyncClient` whose `send` loops are the only code written twice.
 
-Retries: a connection error, a timeout, a 429 or a 5xx is retried up to `max_retries` times with
-capped exponential backoff and full jitter (when the answer has `Retry-After`, that wait instead,
-up to a minute). No other answer is retried. Every POST, PUT and DELETE carries an `Idempotency-Key`
+Retries: a connection error, a timeout, a 429, a 5xx or a 409 `idempotency_key_in_use` (the same
+key's first request still runs on the server, or its claim awaits takeover after a crash) is
+retried up to `max_retries` times with capped exponential backoff and full jitter (when the answer
+has `Retry-After`, that wait instead, up to a minute). No other answer is retried. Every POST, PUT and DELETE carries an `Idempotency-Key`
 — the caller's, or a random one made once per call — and its retries send the same key, so the
 server runs a retried write at most once and replays its first answer.
 """
@@ -142,14 +143,31 @@ def prepare(config: Config, spec: Spec[Any]) -> Prepared:
 # -- retry policy -----------------------------------------------------------------------------
 
 
-def should_retry(outcome: int | BaseException, attempt: int, max_retries: int) -> bool:
+def should_retry(
+    outcome: int | BaseException, attempt: int, max_retries: int, code: str | None = None
+) -> bool:
     """Whether to retry after attempt number `attempt` (0 for the first) ended in `outcome`, a
-    status code or a transport exception."""
+    status code (with the error body's `code`, when it has one) or a transport exception."""
     if attempt >= max_retries:
         return False
     if isinstance(outcome, BaseException):
         return isinstance(outcome, RETRYABLE_ERRORS)
+    if outcome == 409:
+        return code == IN_USE
     return outcome == 429 or 500 <= outcome <= 599
+
+
+def retry_code(response: httpx.Response) -> str | None:
+    """The error code `should_retry` needs: read from 409 answers only (the others' status says
+    enough)."""
+    if response.status_code != 409:
+        return None
+    try:
+        body = _decode_json(response.content)
+    except msgspec.DecodeError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def sleep_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -196,7 +214,8 @@ ERROR_CLASSES: dict[int, type[errors.APIError]] = {
     413: errors.PayloadTooLargeError,
     429: errors.RateLimitError,
 }
-IDEMPOTENCY_CODES = frozenset({"idempotency_key_reused", "idempotency_key_in_use"})
+IN_USE = "idempotency_key_in_use"
+IDEMPOTENCY_CODES = frozenset({"idempotency_key_reused", IN_USE})
 
 
 def error_class(status: int, code: str | None) -> type[errors.APIError]:
@@ -304,7 +323,8 @@ class SyncTransport:
                     raise connection_error(exc, request) from None
                 delay = sleep_seconds(attempt)
             else:
-                if not should_retry(response.status_code, attempt, self.config.max_retries):
+                code = retry_code(response)
+                if not should_retry(response.status_code, attempt, self.config.max_retries, code):
                     return finish(response, spec, self)
                 delay = sleep_seconds(attempt, retry_after(response.headers))
             attempt += 1
@@ -349,7 +369,8 @@ class AsyncTransport:
                     raise connection_error(exc, request) from None
                 delay = sleep_seconds(attempt)
             else:
-                if not should_retry(response.status_code, attempt, self.config.max_retries):
+                code = retry_code(response)
+                if not should_retry(response.status_code, attempt, self.config.max_retries, code):
                     return finish(response, spec, self)
                 delay = sleep_seconds(attempt, retry_after(response.headers))
             attempt += 1

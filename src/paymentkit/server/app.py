@@ -116,6 +116,9 @@ def asgi_endpoint(
             if claim is not None and not claim.done:
                 await idempotency.release(services.db, claim)
             raise
+        finally:
+            if claim is not None:
+                claim.stop()
 
     return handle
 

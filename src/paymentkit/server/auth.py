@@ -118,7 +118,7 @@ async def _component_mode(call: Call) -> bool:
         exp=headers.get(component_sig.HEADER_EXP, ""),
         version=headers.get(component_sig.HEADER_VERSION),
     )
-    component_sig.verify(
+    call.signature = component_sig.verify(
         key,
         signed,
         method=call.request.method,

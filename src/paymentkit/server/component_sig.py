@@ -7,8 +7,16 @@ the `rfc8785` package implements. The text is hashed with SHA3-256 and the diges
 Ed25519 by the app key.
 
 JavaScript parses every JSON number into a double, so an integer beyond 2^53 in a body is signed
-as that double's rounding; `_as_javascript_parsed` reproduces it so such requests still verify.
-This is the only place a float may appear, and it never reaches stored data.
+as that double's rounding (`_as_javascript_parsed` reproduces it): the signed text cannot tell
+9007199254740993 from 9007199254740992, so a body holding such an integer could be changed without
+breaking its signature. A signed body with an integer of magnitude 2^53 or more is therefore a 400
+naming the field, once the signature has verified. This is the only place a float may appear, and
+it never reaches stored data.
+
+A signature is valid from `iat` (at most `MAX_CLOCK_SKEW_SECONDS` ahead of our clock) to `exp`,
+which may lie at most `MAX_VALIDITY_SECONDS` after `iat` (what the Node client signs: iat + 300).
+`verify` answers the signature's `Use`; a write spends it (signature_replays.py) so that it is
+accepted once.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ HEADER_EXP = "x-component-sig-exp"
 HEADER_VERSION = "x-component-sig-version"
 # A signature whose iat lies further in the future than this is refused (clock skew allowance).
 MAX_CLOCK_SKEW_SECONDS = 300
+# exp - iat at most: @blocklet/sdk signs with exp = iat + 300.
+MAX_VALIDITY_SECONDS = 300
 
 _SIG = re.compile(r"0x[0-9a-fA-F]{128}")
 _SAFE_INTEGER = 2**53
@@ -71,12 +81,42 @@ def _as_javascript_parsed(value: Any) -> Any:
     return value
 
 
+def unsafe_integer(value: Any, where: str = "") -> str | None:
+    """The dotted path of the first integer in `value` that a JavaScript number cannot hold
+    exactly (magnitude 2^53 or more), or None. The body's root is ""."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if -_SAFE_INTEGER < value < _SAFE_INTEGER else where
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for k, v in items:
+        found = unsafe_integer(v, f"{where}.{k}" if where else str(k))
+        if found is not None:
+            return found
+    return None
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     signature: str
     iat: str
     exp: str
     version: str | None
+
+
+@dataclass(frozen=True)
+class Use:
+    """A verified signature, as the replay cache keys it: the SHA-256 of its 64 bytes (so the
+    case of its hex does not matter), kept until `expires_at` (unix seconds), after which no
+    server whose clock is within the skew allowance of ours accepts it."""
+
+    signature_hash: str
+    expires_at: int
 
 
 def verify(
@@ -88,8 +128,9 @@ def verify(
     query: dict[str, Any],
     body: Any,
     now: float | None = None,
-) -> None:
-    """Raise `InvalidSignature` unless the request carries a valid, unexpired signature."""
+) -> Use:
+    """Raise `InvalidSignature` unless the request carries a valid, unexpired signature, and
+    `InvalidRequest` when the signed body holds an integer the signed text cannot represent."""
     if signed.version not in (None, "1"):
         raise errors.InvalidSignature(f"Unsupported component signature version {signed.version}")
     if not _SIG.fullmatch(signed.signature):
@@ -104,6 +145,10 @@ def verify(
         raise errors.InvalidSignature("Component signature expired")
     if iat > current + MAX_CLOCK_SKEW_SECONDS or exp < iat:
         raise errors.InvalidSignature("Component signature is not valid yet")
+    if exp - iat > MAX_VALIDITY_SECONDS:
+        raise errors.InvalidSignature(
+            f"Component signature valid for more than {MAX_VALIDITY_SECONDS} s (exp - iat)"
+        )
     payload = {
         "body": body if body is not None else {},
         "exp": exp,
@@ -113,7 +158,16 @@ def verify(
         "url": url,
     }
     digest = hashlib.sha3_256(signed_text(payload)).digest()
+    raw = bytes.fromhex(signed.signature[2:])
     try:
-        key.verify(bytes.fromhex(signed.signature[2:]), digest)
+        key.verify(raw, digest)
     except _BadSignature:
         raise errors.InvalidSignature("Component signature does not verify") from None
+    where = unsafe_integer(body)
+    if where is not None:
+        raise errors.InvalidRequest(
+            f"{where or 'the body'} holds an integer beyond 2^53, which a component signature"
+            " cannot cover (JavaScript numbers round it); send it as a string",
+            where or None,
+        )
+    return Use(hashlib.sha256(raw).hexdigest(), exp + MAX_CLOCK_SKEW_SECONDS)

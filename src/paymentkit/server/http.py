@@ -15,7 +15,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from paymentkit.server import errors, querystring
+from paymentkit.server import errors, querystring, signature_replays
+from paymentkit.server.component_sig import Use
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.idempotency import service as idempotency
 
@@ -114,6 +115,7 @@ class Call:
         "query",
         "request",
         "services",
+        "signature",
     )
 
     def __init__(
@@ -125,6 +127,8 @@ class Call:
         self.query = query
         self.path_params: dict[str, str] = request.path_params
         self.idempotency: idempotency.Claim | None = None
+        # The component signature that authenticated this call, spent by its write.
+        self.signature: Use | None = None
         self._raw: bytes | None = None
         self._body: Any = None
 
@@ -147,20 +151,39 @@ class Call:
     async def write(self, work: Callable[[Tx], Any], status: int) -> Reply:
         """Run a write in one transaction and answer `status` with its result. Under an
         Idempotency-Key the answer is stored in that same transaction, so the effects and the
-        stored answer exist together or not at all."""
+        stored answer exist together or not at all; a component signature is spent in it."""
         claim = self.idempotency
         db = self.services.db
         if claim is None:
-            return Reply(status, await db.transaction(work, write=True))
+            return Reply(status, await db.transaction(self.spending(work), write=True))
 
         def work_and_store(tx: Tx) -> Any:
-            result = work(tx)
+            result = self.spending(work)(tx)
             idempotency.complete_in(tx, claim, status, encode(result))
             return result
 
         result = await db.transaction(work_and_store, write=True)
         claim.done = True
         return Reply(status, result)
+
+    def spending(self, work: Callable[[Tx], T]) -> Callable[[Tx], T]:
+        """`work` that first spends the call's component signature, if it has one, in the same
+        transaction (401 when a write already spent it)."""
+        use = self.signature
+        if use is None:
+            return work
+
+        def spend_then_work(tx: Tx) -> T:
+            signature_replays.spend(tx, use)
+            return work(tx)
+
+        return spend_then_work
+
+    def spend_signature(self, tx: Tx) -> None:
+        """Spend the call's component signature in `tx`, for a unit of work that writes only
+        sometimes (get-or-create) and so does not go through `write`."""
+        if self.signature is not None:
+            signature_replays.spend(tx, self.signature)
 
     def path(self, name: str) -> str:
         value = self.path_params[name]

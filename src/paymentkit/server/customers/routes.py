@@ -17,6 +17,7 @@ from paymentkit.schemas.customers import (
 from paymentkit.server import errors, params
 from paymentkit.server.customers import bulk, overdue, rules, service
 from paymentkit.server.customers import repository as repo
+from paymentkit.server.db.engine import Tx
 from paymentkit.server.http import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -226,9 +227,14 @@ async def retrieve(call: Call) -> Reply:
         return Reply(200, customer)
     if not id_or_did.startswith("cus_"):
         rules.did(id_or_did, "id")
-    found = await db.transaction(
-        lambda tx: service.retrieve_or_create(tx, call.livemode, id_or_did), write=True
-    )
+
+    def work(tx: Tx) -> tuple[Any, bool]:
+        found = service.retrieve_or_create(tx, call.livemode, id_or_did)
+        if found[1]:  # only a creation spends a component signature; a lookup may repeat
+            call.spend_signature(tx)
+        return found
+
+    found = await db.transaction(work, write=True)
     return Reply(201 if found[1] else 200, found[0])
 
 

@@ -255,7 +255,9 @@ Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at, invoices.c
 # -- idempotency (migration 0004) -------------------------------------------------------------
 
 # One row per Idempotency-Key and mode: the request's fingerprint and, once answered, the stored
-# answer. A 'running' row whose request never completed (crash) is taken over after a while.
+# answer. A 'running' row names its claim (`owner`: the process's instance id and a token of the
+# claim, migration 0007) and a lease (`lease_until`, ms) that the owner renews while the request
+# runs: once the lease has lapsed the owner is dead and the next request takes the claim over.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
@@ -266,8 +268,23 @@ idempotency_keys = Table(
     Column("status", Integer(), nullable=True),
     Column("response", Text(), nullable=True),
     Column("created_at", BigInteger(), nullable=False),
+    Column("owner", String(64), nullable=True),
+    Column("lease_until", BigInteger(), nullable=True),
 )
 Index("ix_idempotency_keys_created", idempotency_keys.c.created_at)
+
+# -- component signatures already spent (migration 0007) --------------------------------------
+
+# The SHA-256 of each component signature a write has accepted, kept until it can no longer
+# verify (`expires_at`, unix seconds: its exp plus the clock skew allowed), so that no worker
+# accepts it for a second write. Inserted in the write's own transaction.
+component_signatures = Table(
+    "component_signatures",
+    metadata,
+    Column("signature_hash", String(64), primary_key=True),
+    Column("expires_at", BigInteger(), nullable=False),
+)
+Index("ix_component_signatures_expires_at", component_signatures.c.expires_at)
 
 # Made by migrations outside this metadata because they are dialect-specific (ARCHITECTURE.md,
 # "Storage decisions"): on SQLite one FTS5 trigram table per mode holding the live customers'
