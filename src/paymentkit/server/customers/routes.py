@@ -15,7 +15,7 @@ from paymentkit.schemas.customers import (
     RetrieveOptions,
 )
 from paymentkit.server import errors, params
-from paymentkit.server.customers import bulk, overdue, rules, service
+from paymentkit.server.customers import bulk, lifecycle, overdue, rules, service
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.http import (
     READ_ERRORS,
@@ -291,7 +291,10 @@ async def update(call: Call) -> Reply:
     errors=(*READ_ERRORS, errors.NotFound, errors.InvalidState),
 )
 async def delete(call: Call) -> Reply:
-    """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID."""
+    """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID.
+    Refused with 409 `invalid_state` while any invoice of the customer is not `paid` or `void`
+    (drafts included) or any subscription has not ended (`canceled`, `incomplete_expired`).
+    A deleted customer takes no new invoices or subscriptions, and its invoices do not move."""
     params.reject_unknown(call.query, {"livemode"})
     customer_id = call.path("id")
-    return await call.write(lambda tx: service.delete(tx, call.livemode, customer_id), 200)
+    return await call.write(lambda tx: lifecycle.delete(tx, call.livemode, customer_id), 200)

@@ -13,7 +13,6 @@ from paymentkit.schemas.customers import (
     Customer,
     CustomerInput,
     CustomerList,
-    DeletedCustomer,
 )
 from paymentkit.server import errors, listing, validation
 from paymentkit.server.customers import repository as repo
@@ -23,8 +22,6 @@ from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
 from paymentkit.server.db.paging import ListRequest, Page
 from paymentkit.server.ids import iso_ms, new_id, now_ms
-from paymentkit.server.invoices import repository as invoices
-from paymentkit.server.subscriptions import repository as subscriptions
 
 _address = msgspec.json.Decoder(Address)
 
@@ -218,22 +215,6 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
             tx, current.seq, livemode, current.created_at, _metadata_rows(metadata)
         )
     return _fetch(tx, livemode, customer_id)
-
-
-def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
-    current = repo.get_by_id(tx, livemode, customer_id, lock=True)
-    if current is None:
-        raise _not_found(customer_id)
-    if invoices.has_open_or_uncollectible(tx, current.id):
-        raise errors.InvalidState(
-            "The customer has open or uncollectible invoices; pay or void them before deleting"
-        )
-    if subscriptions.has_unended(tx, current.id):
-        raise errors.InvalidState(
-            "The customer has subscriptions that are not canceled; cancel them before deleting"
-        )
-    repo.soft_delete(tx, current.seq, livemode, max(now_ms(), current.updated_at))
-    return DeletedCustomer(id=current.id)
 
 
 def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> CustomerList:
