@@ -123,6 +123,31 @@ def did_or_none(value: str) -> str | None:
         return None
 
 
+def email_or_none(value: str) -> str | None:
+    """An email as storage holds it (`rules.email`); None when it is none create would store."""
+    try:
+        return rules.email(value)
+    except errors.InvalidRequest:
+        return None
+
+
+def list_filters(
+    livemode: bool,
+    did: str | None,
+    email: str | None,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> repo.Filters | None:
+    """The filters of a list or export, their values normalised exactly as create stores them
+    (a `did:abt:` prefix, an email's IDN domain in punycode or any case), so any form create
+    accepts finds the customer. None when no customer can match: a value create would refuse
+    or store as "not set" (an empty string)."""
+    did_value = None if did is None else did_or_none(did)
+    email_value = None if email is None else email_or_none(email)
+    if (did is not None and did_value is None) or (email is not None and email_value is None):
+        return None
+    return repo.Filters(livemode=livemode, did=did_value, email=email_value, metadata=metadata)
+
+
 def lookup(tx: Tx, livemode: bool, id_or_did: str) -> repo.CustomerRecord:
     record = _lookup(tx, livemode, id_or_did)
     if record is None:
