@@ -274,6 +274,28 @@ def test_invalid_phone(api: API, existing: dict[str, Any], phone: str) -> None:
     assert_refused(api, 400, "invalid_request", "phone", json={"phone": phone})
 
 
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+1 555 0100 ext. 12",
+        "+15551234567 x12",
+        "+15551234567;ext=12",
+        "+1 555 123 4567 extension 5",
+        "+15551234567#12",
+        "+44 20 7946 0958 ext 9",
+    ],
+)
+def test_phone_with_an_extension_is_refused_not_dropped(
+    api: API, existing: dict[str, Any], phone: str
+) -> None:
+    # E.164 cannot hold an extension and there is no column for one: a 400 that says so.
+    assert_refused(api, 400, "invalid_request", "phone", json={"phone": phone})
+    r = api.put(f"/api/customers/{existing['id']}", json={"phone": phone})
+    assert (r.status_code, r.json()["param"]) == (400, "phone"), r.text
+    assert "extensions are not supported" in r.json()["error"]
+    assert api.get(f"/api/customers/{existing['id']}").json() == existing
+
+
 @pytest.mark.parametrize("country", ["XX", "USA", "U", "12", "ZZ", "United States"])
 def test_invalid_country(api: API, existing: dict[str, Any], country: str) -> None:
     assert_refused(

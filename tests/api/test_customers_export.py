@@ -211,3 +211,15 @@ def test_export_is_described_with_both_formats(api: API) -> None:
     ok = doc["paths"]["/api/customers/export"]["get"]["responses"]["200"]["content"]
     assert set(ok) == {"application/x-ndjson", "text/csv; charset=utf-8"}
     assert ok["application/x-ndjson"]["schema"]["$ref"].endswith("/Customer")
+
+
+def test_export_filters_normalise_like_create(api: API) -> None:
+    jose = create(api, {"email": "José@Bücher.de", "did": new_did()})
+    create(api, {"email": "other@bücher.de"})
+    for email in (
+        "jose\u0301@xn--bcher-kva.de",
+        "JOSÉ@BÜCHER.DE",
+    ):
+        assert [c["id"] for c in export_lines(api, email=email)] == [jose["id"]], email
+    assert export_lines(api, email=f"did:abt:{jose['did']}") == []  # no email: nothing
+    assert [c["id"] for c in export_lines(api, did=f"did:abt:{jose['did']}")] == [jose["id"]]

@@ -284,6 +284,43 @@ def test_filter_by_email_is_case_insensitive_and_exact(api: API) -> None:
     assert listing(api, email="alice@example")["count"] == 0
 
 
+@pytest.mark.parametrize("stored", ["José@Bücher.de", "José@xn--bcher-kva.de"])
+def test_filter_by_email_normalises_like_create(api: API, stored: str) -> None:
+    # Create stores an IDN domain in Unicode, lower-cased (rules.email); the filter reads its
+    # input the same way, so every form create would accept finds the customer.
+    jose = create(api, {"email": stored})
+    assert jose["email"] == "José@bücher.de"
+    create(api, {"email": "jose@bucher.de"})
+    forms = [
+        "josé@bücher.de",
+        "JOSÉ@BÜCHER.DE",
+        "José@xn--bcher-kva.de",
+        "jose\u0301@XN--BCHER-KVA.DE",  # NFD é, punycode
+        "  José@Bücher.DE  ",
+        "José@ｂüｃｈｅｒ.de",  # full-width letters, as create folds them (NFKC)
+    ]
+    for email in forms:
+        page = listing(api, email=email)
+        assert ids(page) == [jose["id"]] and page["count"] == 1, email
+
+
+@pytest.mark.parametrize("email", ["", "   ", "not an email", "jose@", "@bücher.de", "a" * 600])
+def test_email_filter_create_would_refuse_matches_nothing(api: API, email: str) -> None:
+    # Like a `did` filter that is no DID: no stored customer can have it, so the list is empty
+    # (not a 400, and never "no filter").
+    create(api, {"email": "jose@example.com"})
+    create(api, {})
+    page = listing(api, email=email)
+    assert (page["count"], page["list"]) == (0, [])
+
+
+def test_did_filter_normalises_like_create(api: API) -> None:
+    did = new_did()
+    c = create(api, {"did": f"did:abt:{did}"})
+    for form in (did, f"did:abt:{did}", f"  {did} "):
+        assert ids(listing(api, did=form)) == [c["id"]], form
+
+
 def test_filter_by_metadata_dot_and_bracket_forms(api: API) -> None:
     gold = create(api, {"metadata": {"tier": "gold", "region": "eu"}})
     create(api, {"metadata": {"tier": "silver", "region": "eu"}})

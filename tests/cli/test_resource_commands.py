@@ -101,6 +101,13 @@ def test_ids_are_never_cut_in_tables(cli: Cli) -> None:
     assert made["id"] in table
 
 
+def test_payment_method_of_any_identifier_type(cli: Cli) -> None:
+    assert (
+        cli.json("payment-methods", "create", "--type", "card", "--name", "Card")["type"] == "card"
+    )
+    assert "type" in cli.error("payment-methods", "create", "--type", "Card", "--name", "Card")
+
+
 def test_billing_commands_and_the_overdue_summary(cli: Cli) -> None:
     cid = cli.json("customers", "create", "--name", "Jane")["id"]
     pm = cli.json(

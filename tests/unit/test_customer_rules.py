@@ -6,6 +6,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import idna
+import phonenumbers
 import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
@@ -327,6 +329,70 @@ def test_phone_result_is_e164_or_refused(digits: str) -> None:
     assert result.startswith("+") and result[1:].isdigit()
     assert len(result) <= 16  # E.164: at most 15 digits
     assert rules.phone(result) == result  # stored values are accepted again unchanged
+
+
+# Possible numbers of many regions, in E.164 (phonenumbers' own examples), and the ways
+# people write an extension after them.
+EXAMPLE_NUMBERS = sorted(
+    phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.E164)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+    if (n := phonenumbers.example_number(region)) is not None
+)
+EXTENSION_MARKS = [
+    " ext. ",
+    " ext ",
+    " x",
+    " X",
+    ";ext=",
+    " #",
+    "#",
+    ",",
+    " extension ",
+    " ext.",
+    "  x ",
+]
+
+
+@given(
+    number=st.sampled_from(EXAMPLE_NUMBERS),
+    mark=st.sampled_from(EXTENSION_MARKS),
+    ext=st.text(alphabet=string.digits, min_size=1, max_size=6),
+)
+@example(number="+15550100", mark=" ext. ", ext="12")  # the form the issue reported
+def test_phone_extension_is_refused_never_dropped(number: str, mark: str, ext: str) -> None:
+    assert rules.phone(number) == number
+    with pytest.raises(InvalidRequest) as info:
+        rules.phone(number + mark + ext)
+    assert info.value.param == "phone"
+    assert "extensions are not supported" in info.value.message
+
+
+# Domain labels with letters IDNA maps to themselves (no ß or final sigma: their upper case
+# folds to other letters), so the Unicode, punycode and upper-case forms name one domain.
+_LABEL = st.text(alphabet="abcdeknoxzäöüéèñçåøłž", min_size=1, max_size=12)
+
+
+@given(
+    local=st.text(alphabet=string.ascii_letters + string.digits + "._+", min_size=1, max_size=20),
+    labels=st.lists(_LABEL, min_size=1, max_size=3),
+    tld=st.sampled_from(["de", "com", "org", "jp"]),
+)
+def test_email_idn_forms_normalise_to_one_stored_value(
+    local: str, labels: list[str], tld: str
+) -> None:
+    # What the `email` filter relies on: every form of an address create accepts normalises
+    # to the one stored value (then compared lower-cased).
+    unicode_domain = ".".join([*labels, tld])
+    try:
+        stored = rules.email(f"{local}@{unicode_domain}")
+    except InvalidRequest:
+        assume(False)
+        return
+    assert stored is not None
+    puny = ".".join(idna.encode(label).decode() for label in labels) + "." + tld
+    for form in (f"{local}@{puny}", f"{local}@{puny.upper()}", f"{local}@{unicode_domain.upper()}"):
+        assert rules.email(form) == stored, form
+    assert rules.email(stored) == stored
 
 
 # -- search text ---------------------------------------------------------------------------

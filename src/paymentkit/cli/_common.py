@@ -40,7 +40,6 @@ SUBSCRIPTION_STATUSES = (
     "incomplete_expired",
     "trialing",
 )
-METHOD_TYPES = ("stripe", "arcblock", "ethereum", "bitcoin", "base")
 
 
 # -- options shared by every command ----------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from paymentkit.cli._common import (
-    METHOD_TYPES,
     SUBSCRIPTION_STATUSES,
     F,
     Paging,
@@ -157,7 +156,12 @@ def _method_body(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @payment_methods.command("create")
-@click.option("--type", "type_", type=click.Choice(METHOD_TYPES), required=True)
+@click.option(
+    "--type",
+    "type_",
+    required=True,
+    help="stripe, arcblock, ethereum, bitcoin, base, or another lower-case identifier (card)",
+)
 @click.option("--name", required=True)
 @_method_fields
 @connection_options

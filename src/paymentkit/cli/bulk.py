@@ -277,27 +277,20 @@ def export_customers(
     JSON Lines (each line a customer object) or CSV. `paymentkit import customers` reads the
     result back (with new ids)."""
     from paymentkit.server.customers import bulk, service
-    from paymentkit.server.customers import repository as repo
     from paymentkit.server.db.engine import Database
 
     chosen = _format(fmt, output, "--format")
     database = url(database_url)
     migrate(database)
     livemode = mode == "live"
-    did_value = None if did is None else service.did_or_none(did)
-    filters = repo.Filters(
-        livemode=livemode,
-        did=did_value,
-        email=None if email is None else email.strip(),
-        metadata=metadata,
-    )
+    filters = service.list_filters(livemode, did, email, metadata)
     db = Database(database)
     try:
-        total = bulk.count(db, livemode) if filters.none else None
+        total = bulk.count(db, livemode) if filters is not None and filters.none else None
         with _open_output(output) as out, _progress_bar(total, "export") as bar:
             started = time.perf_counter()
             written = 0
-            if did is not None and did_value is None:  # not a DID: nothing matches
+            if filters is None:  # a DID or email create would refuse: nothing matches
                 out.write(bulk.header(chosen))
             else:
                 for data, rows in bulk.export(db, filters, chosen):

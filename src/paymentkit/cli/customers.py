@@ -162,8 +162,8 @@ def customers_search(
 def customers_delete(
     customer_id: str, api_key: str | None, base_url: str | None, as_json: bool
 ) -> None:
-    """Delete a customer (refused while it has open or uncollectible invoices or live
-    subscriptions)."""
+    """Delete a customer (refused while it has invoices that are not paid or void, drafts
+    included, or live subscriptions)."""
     result = call(api_key, base_url, lambda pk: pk.customers.delete(customer_id))
     if as_json:
         _echo_json(result.to_dict())

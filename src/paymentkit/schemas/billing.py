@@ -4,7 +4,7 @@ the customer's overdue-invoices summary."""
 from __future__ import annotations
 
 import builtins
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -12,7 +12,22 @@ from msgspec import UNSET, UnsetType
 from paymentkit.schemas.common import Amount, ListPage, Metadata, MetadataMap, SettingsMap
 from paymentkit.schemas.customers import Customer
 
-MethodType = Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
+# Payment Kit types it `LiteralUnion<'stripe' | 'arcblock' | 'ethereum' | 'bitcoin' | 'base',
+# string>`, and the reference document's own overdue example uses `card`: any short lower-case
+# identifier (at most 16 characters: the column's width), the known ones named for completion.
+KnownMethodType = Literal["stripe", "arcblock", "ethereum", "bitcoin", "base"]
+KNOWN_METHOD_TYPES: tuple[str, ...] = get_args(KnownMethodType)
+METHOD_TYPE_PATTERN = "^[a-z][a-z0-9_]{0,15}$"
+MethodType = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=METHOD_TYPE_PATTERN,
+        description="A lower-case identifier (a letter, then up to 15 letters, digits or _)."
+        " Known: stripe, arcblock, ethereum, bitcoin, base; others, such as card, are kept as"
+        " given.",
+        examples=[*KNOWN_METHOD_TYPES, "card"],
+    ),
+]
 SubscriptionStatus = Literal[
     "active", "past_due", "paused", "canceled", "incomplete", "incomplete_expired", "trialing"
 ]

@@ -258,11 +258,14 @@ def assert_deleted(api: API, customer_id: str) -> None:
     assert_error(api.get(f"/api/customers/{customer_id}"), 404, "resource_missing")
 
 
-@pytest.mark.parametrize("status", ["open", "uncollectible"])
-def test_delete_refused_while_an_invoice_is_open_or_uncollectible(api: API, status: str) -> None:
+@pytest.mark.parametrize("status", ["draft", "open", "uncollectible"])
+def test_delete_refused_while_an_invoice_is_not_paid_or_void(api: API, status: str) -> None:
     b = Billing(api)
     inv = b.invoice_in(status)
     assert_delete_refused(api, b.customer["id"])
+    if status == "draft":  # a draft could still be finalized into debt
+        body(act(api, inv["id"], "finalize"), 200)
+        assert_delete_refused(api, b.customer["id"])
     body(act(api, inv["id"], "void"), 200)
     assert_deleted(api, b.customer["id"])
 
@@ -278,7 +281,7 @@ def test_delete_refused_while_a_subscription_is_not_ended(api: API, status: str)
 
 def test_delete_allowed_with_only_settled_billing(api: API) -> None:
     b = Billing(api)
-    b.invoice("5")
+    assert body(act(api, b.invoice("0")["id"], "finalize"), 200)["status"] == "paid"
     b.invoice_in("paid")
     b.invoice_in("void")
     paid_late = b.invoice_in("uncollectible")

@@ -80,15 +80,61 @@ def test_defaults(api: API) -> None:
     assert (m["description"], m["active"], m["settings"], m["metadata"]) == (None, True, {}, {})
 
 
-@pytest.mark.parametrize("type_", ["stripe", "arcblock", "ethereum", "bitcoin", "base"])
-def test_every_type_is_accepted(api: API, type_: str) -> None:
-    assert make_method(api, type=type_)["type"] == type_
+@pytest.mark.parametrize(
+    "type_",
+    [
+        "stripe",
+        "arcblock",
+        "ethereum",
+        "bitcoin",
+        "base",
+        "card",
+        "paypal",
+        "a",
+        "my_gateway2",
+        "x" * 16,
+    ],
+)
+def test_any_lower_case_identifier_is_a_type(api: API, type_: str) -> None:
+    # The five known types, and any other (Payment Kit: LiteralUnion<…, string>; the reference
+    # document's overdue example uses `card`), kept as given with the same settings handling.
+    m = make_method(api, type=type_, settings={"secret_key": "sk_x"})
+    assert (m["type"], m["settings"]) == (type_, {"secret_key": "[redacted]"})
+    assert body(api.get(f"/api/payment-methods/{m['id']}"), 200) == m
+    assert ids(list_all(api, "/api/payment-methods")) == [m["id"]]
+
+
+def test_a_card_method_in_the_overdue_summary(api: API) -> None:
+    method = make_method(api, type="card", name="Card")
+    currency = make_currency(api, method["id"])
+    customer = make_customer(api)
+    invoice = uncollectible(api, make_invoice(api, customer["id"], currency["id"], "2500"))
+    overdue = body(api.get(f"/api/customers/{customer['id']}/overdue/invoices"), 200)
+    assert [i["id"] for i in overdue["invoices"]] == [invoice["id"]]
+    assert overdue["summary"][currency["id"]]["method"]["type"] == "card"
+
+
+def test_openapi_describes_the_type(app_client: Any) -> None:
+    schemas = app_client.get("/openapi.json").json()["components"]["schemas"]
+    type_ = schemas["PaymentMethodCreate"]["properties"]["type"]
+    assert type_["type"] == "string" and "enum" not in type_
+    assert type_["pattern"] == "^[a-z][a-z0-9_]{0,15}$"
+    for known in ("stripe", "arcblock", "ethereum", "bitcoin", "base", "card"):
+        assert known in type_["description"] and known in type_["examples"]
 
 
 @pytest.mark.parametrize(
     ("payload", "param"),
     [
-        ({"type": "paypal", "name": "x"}, "type"),
+        ({"type": "Card", "name": "x"}, "type"),
+        ({"type": "1card", "name": "x"}, "type"),
+        ({"type": "_card", "name": "x"}, "type"),
+        ({"type": "card-x", "name": "x"}, "type"),
+        ({"type": "x" * 17, "name": "x"}, "type"),
+        ({"type": "card\n", "name": "x"}, "type"),
+        ({"type": " card", "name": "x"}, "type"),
+        ({"type": "", "name": "x"}, "type"),
+        ({"type": 5, "name": "x"}, "type"),
         ({"name": "x"}, "type"),
         ({"type": "stripe"}, "name"),
         ({"type": "stripe", "name": "   "}, "name"),

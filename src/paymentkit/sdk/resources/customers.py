@@ -90,7 +90,8 @@ class Customers(Resource[K]):
     @endpoint
     def delete(self, id: str, *, idempotency_key: str | None = None) -> Spec[DeletedObject]:
         """Delete a customer: it leaves lists, search and retrieve. Refused (`ConflictError`,
-        `invalid_state`) while it has open or uncollectible invoices or a live subscription."""
+        `invalid_state`) while it has an invoice that is not paid or void (drafts included) or a
+        live subscription."""
         return delete(f"/api/customers/{p.path_id(id)}", DeletedObject, idempotency_key)
 
     @endpoint

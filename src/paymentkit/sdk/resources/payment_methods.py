@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paymentkit.schemas.billing import MethodType
+from paymentkit.schemas.billing import KnownMethodType
 from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, endpoint, get, get_page, post, put
 from paymentkit.sdk._pagination import Page
@@ -22,7 +22,7 @@ class PaymentMethods(Resource[K]):
     def create(
         self,
         *,
-        type: MethodType,
+        type: KnownMethodType | str,
         name: str,
         description: str | NotGiven | None = NOT_GIVEN,
         active: bool | NotGiven = NOT_GIVEN,
@@ -30,7 +30,9 @@ class PaymentMethods(Resource[K]):
         metadata: p.MetadataParam | NotGiven | None = NOT_GIVEN,
         idempotency_key: str | None = None,
     ) -> Spec[PaymentMethod]:
-        """Create a payment method of `type` stripe, arcblock, ethereum, bitcoin or base."""
+        """Create a payment method. `type` is a lower-case identifier (a letter, then up to 31
+        letters, digits or `_`): stripe, arcblock, ethereum, bitcoin, base, or another such as
+        card, kept as given."""
         data = p.body(
             type=type,
             name=name,

@@ -1,1 +1,2 @@
-"""Customers: routes (HTTP) · service (rules, transactions) · repository (SQL) · rules (pure)."""
+"""Customers: routes (HTTP) · service (rules, transactions) · repository (SQL) · rules (pure)
+· lifecycle (delete and the rules it shares with invoices and subscriptions) · overdue."""

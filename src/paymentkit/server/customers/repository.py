@@ -70,6 +70,24 @@ def get_by_id(tx: Tx, livemode: bool, id: str, *, lock: bool = False) -> Custome
     return None if row is None else record(row)
 
 
+@dataclass(frozen=True)
+class InvoiceOwner:
+    id: str
+    deleted: bool
+
+
+def lock_invoice_owner(tx: Tx, livemode: bool, invoice_id: str) -> InvoiceOwner | None:
+    """The customer of an invoice, its row locked (deleted or not); None when no such invoice.
+    On PostgreSQL a lock that had to wait returns the row as its last writer left it."""
+    row = tx.one(
+        "SELECT id, deleted_at FROM customers"
+        " WHERE id = (SELECT customer_id FROM invoices WHERE id = ? AND livemode = ?)"
+        + tx.for_update,
+        (invoice_id, livemode),
+    )
+    return None if row is None else InvoiceOwner(row[0], row[1] is not None)
+
+
 def get_by_did(tx: Tx, livemode: bool, did: str) -> CustomerRecord | None:
     row = tx.one(f"{_select(tx)} WHERE livemode = ? AND did = ? AND {LIVE}", (livemode, did))
     return None if row is None else record(row)

@@ -15,7 +15,7 @@ from paymentkit.schemas.customers import (
     RetrieveOptions,
 )
 from paymentkit.server import errors, params
-from paymentkit.server.customers import bulk, overdue, rules, service
+from paymentkit.server.customers import bulk, lifecycle, overdue, rules, service
 from paymentkit.server.customers import repository as repo
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.http import (
@@ -53,7 +53,12 @@ async def create(call: Call) -> Reply:
 _LIST_QUERY = (
     *params.PAGING_PARAMS,
     QueryParam("did", {"type": "string"}, "Only the customer with this DID"),
-    QueryParam("email", {"type": "string"}, "Case-insensitive exact email match"),
+    QueryParam(
+        "email",
+        {"type": "string"},
+        "Exact email match, normalised as create stores it: case-insensitive, an IDN domain in"
+        " Unicode or punycode alike; a value that is no valid address matches nothing",
+    ),
     QueryParam(
         "metadata.KEY",
         {"type": "string"},
@@ -87,18 +92,11 @@ async def list_(call: Call) -> Reply:
     )
     ordering = params.order(q.get("order"), set(repo.SORTABLE), _NEWEST)
     request = params.list_request(q, ordering)
-    did_filter = params.string(q, "did")
-    did = None if did_filter is None else service.did_or_none(did_filter)
-    email = params.string(q, "email")
-    metadata = _metadata_filters(q)
-    if did_filter is not None and did is None:  # not a DID, so no customer has it
-        return Reply(200, service.empty_page(request))
-    filters = repo.Filters(
-        livemode=call.livemode,
-        did=did,
-        email=None if email is None else email.strip(),
-        metadata=metadata,
+    filters = service.list_filters(
+        call.livemode, params.string(q, "did"), params.string(q, "email"), _metadata_filters(q)
     )
+    if filters is None:  # a DID or email create would refuse: no customer has it
+        return Reply(200, service.empty_page(request))
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(tx, filters, request)
     )
@@ -187,17 +185,10 @@ async def export(call: Call) -> Reply:
     fmt = bulk.parse_format(params.string(q, "format") or "jsonl")
     if fmt is None:
         raise errors.InvalidRequest("format must be jsonl or csv", "format")
-    did_filter = params.string(q, "did")
-    did = None if did_filter is None else service.did_or_none(did_filter)
-    email = params.string(q, "email")
-    filters = repo.Filters(
-        livemode=call.livemode,
-        did=did,
-        email=None if email is None else email.strip(),
-        metadata=_metadata_filters(q),
+    filters = service.list_filters(
+        call.livemode, params.string(q, "did"), params.string(q, "email"), _metadata_filters(q)
     )
-    nothing = did_filter is not None and did is None  # not a DID, so no customer has it
-    chunks = bulk.stream(call.services.db, None if nothing else filters, fmt)
+    chunks = bulk.stream(call.services.db, filters, fmt)  # None: nothing can match
     return Reply(200, Stream(chunks, bulk.media_type(fmt), f"customers.{fmt}"))
 
 
@@ -297,7 +288,10 @@ async def update(call: Call) -> Reply:
     errors=(*READ_ERRORS, errors.NotFound, errors.InvalidState),
 )
 async def delete(call: Call) -> Reply:
-    """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID."""
+    """Deletes the customer: it leaves lists, search and retrieve (404) and frees its DID.
+    Refused with 409 `invalid_state` while any invoice of the customer is not `paid` or `void`
+    (drafts included) or any subscription has not ended (`canceled`, `incomplete_expired`).
+    A deleted customer takes no new invoices or subscriptions, and its invoices do not move."""
     params.reject_unknown(call.query, {"livemode"})
     customer_id = call.path("id")
-    return await call.write(lambda tx: service.delete(tx, call.livemode, customer_id), 200)
+    return await call.write(lambda tx: lifecycle.delete(tx, call.livemode, customer_id), 200)

@@ -54,7 +54,8 @@ def email(value: str | None) -> str | None:
 
 
 def phone(value: str | None) -> str | None:
-    """A *possible* number with its country code, stored in E.164."""
+    """A *possible* number with its country code, stored in E.164. An extension (`ext. 12`,
+    `x12`, `;ext=12`, `#12`) is refused: E.164 cannot hold it."""
     value = text(value, "phone", 64)
     if value is None:
         return None
@@ -66,6 +67,13 @@ def phone(value: str | None) -> str | None:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
         raise InvalidRequest(f"phone is not a phone number: {exc}", "phone") from None
+    if number.extension:
+        # E.164 has no place for one and customers have no column for it: refused, never dropped.
+        raise InvalidRequest(
+            "phone extensions are not supported; send the number without the extension"
+            f" (found extension {number.extension})",
+            "phone",
+        )
     if not phonenumbers.is_possible_number(number):
         raise InvalidRequest("phone is not a possible number for its country code", "phone")
     formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -13,7 +13,6 @@ from paymentkit.schemas.customers import (
     Customer,
     CustomerInput,
     CustomerList,
-    DeletedCustomer,
 )
 from paymentkit.server import errors, listing, validation
 from paymentkit.server.customers import repository as repo
@@ -23,8 +22,6 @@ from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
 from paymentkit.server.db.paging import ListRequest, Page
 from paymentkit.server.ids import iso_ms, new_id, now_ms
-from paymentkit.server.invoices import repository as invoices
-from paymentkit.server.subscriptions import repository as subscriptions
 
 _address = msgspec.json.Decoder(Address)
 
@@ -126,6 +123,31 @@ def did_or_none(value: str) -> str | None:
         return None
 
 
+def email_or_none(value: str) -> str | None:
+    """An email as storage holds it (`rules.email`); None when it is none create would store."""
+    try:
+        return rules.email(value)
+    except errors.InvalidRequest:
+        return None
+
+
+def list_filters(
+    livemode: bool,
+    did: str | None,
+    email: str | None,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> repo.Filters | None:
+    """The filters of a list or export, their values normalised exactly as create stores them
+    (a `did:abt:` prefix, an email's IDN domain in punycode or any case), so any form create
+    accepts finds the customer. None when no customer can match: a value create would refuse
+    or store as "not set" (an empty string)."""
+    did_value = None if did is None else did_or_none(did)
+    email_value = None if email is None else email_or_none(email)
+    if (did is not None and did_value is None) or (email is not None and email_value is None):
+        return None
+    return repo.Filters(livemode=livemode, did=did_value, email=email_value, metadata=metadata)
+
+
 def lookup(tx: Tx, livemode: bool, id_or_did: str) -> repo.CustomerRecord:
     record = _lookup(tx, livemode, id_or_did)
     if record is None:
@@ -218,22 +240,6 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
             tx, current.seq, livemode, current.created_at, _metadata_rows(metadata)
         )
     return _fetch(tx, livemode, customer_id)
-
-
-def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
-    current = repo.get_by_id(tx, livemode, customer_id, lock=True)
-    if current is None:
-        raise _not_found(customer_id)
-    if invoices.has_open_or_uncollectible(tx, current.id):
-        raise errors.InvalidState(
-            "The customer has open or uncollectible invoices; pay or void them before deleting"
-        )
-    if subscriptions.has_unended(tx, current.id):
-        raise errors.InvalidState(
-            "The customer has subscriptions that are not canceled; cancel them before deleting"
-        )
-    repo.soft_delete(tx, current.seq, livemode, max(now_ms(), current.updated_at))
-    return DeletedCustomer(id=current.id)
 
 
 def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> CustomerList:

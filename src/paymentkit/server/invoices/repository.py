@@ -59,10 +59,11 @@ def uncollectible_of(tx: Tx, customer_id: str) -> list[Row]:
     )
 
 
-def has_open_or_uncollectible(tx: Tx, customer_id: str) -> bool:
+def has_unsettled(tx: Tx, customer_id: str) -> bool:
+    """An invoice of the customer that is not paid or void: a draft, open or uncollectible."""
     return (
         tx.one(
-            "SELECT 1 FROM invoices WHERE customer_id = ? AND status IN ('open', 'uncollectible')"
+            "SELECT 1 FROM invoices WHERE customer_id = ? AND status NOT IN ('paid', 'void')"
             " LIMIT 1",
             (customer_id,),
         )

@@ -10,6 +10,7 @@ from msgspec import UnsetType
 
 from paymentkit.schemas.billing import Invoice, InvoiceCreate, InvoiceList, StatusTransitions
 from paymentkit.server import errors, listing, validation
+from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
@@ -17,7 +18,7 @@ from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as repo
 from paymentkit.server.invoices import rules
 from paymentkit.server.subscriptions import repository as subscriptions
-from paymentkit.server.subscriptions.service import require_currency, require_customer
+from paymentkit.server.subscriptions.service import require_currency
 
 DESCRIPTION_MAX = 1000
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -85,7 +86,7 @@ def _unix(value: int | UnsetType | None, param: str) -> int | None:
 
 
 def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
-    require_customer(tx, livemode, data.customer_id)
+    lifecycle.lock_live_customer(tx, livemode, data.customer_id)
     require_currency(tx, livemode, data.currency_id)
     subscription_id = validation.given(data.subscription_id)
     if subscription_id is not None:
@@ -143,7 +144,9 @@ def retrieve(tx: Tx, livemode: bool, invoice_id: str) -> Invoice:
 
 def _locked(tx: Tx, livemode: bool, invoice_id: str, action: str) -> tuple[Invoice, int]:
     """The invoice, locked, when `action` is allowed from its status; and a `now` not before its
-    last update (clocks of several workers may differ slightly)."""
+    last update (clocks of several workers may differ slightly). The customer's row is locked
+    first (customers/lifecycle.py): a deleted customer's invoices do not move."""
+    lifecycle.lock_invoice_owner(tx, livemode, invoice_id)
     row = repo.get(tx, livemode, invoice_id, lock=True)
     if row is None:
         raise errors.NotFound(f"No such invoice: {invoice_id}")

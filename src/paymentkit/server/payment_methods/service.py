@@ -21,6 +21,7 @@ from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_methods import repository as repo
+from paymentkit.server.payment_methods import rules
 
 NAME_MAX = 256
 DESCRIPTION_MAX = 1000
@@ -92,7 +93,7 @@ def create(tx: Tx, box: SecretBox, livemode: bool, data: PaymentMethodCreate) ->
         {
             "id": method_id,
             "livemode": livemode,
-            "type": data.type,
+            "type": rules.method_type(data.type),
             "name": validation.required_text(data.name, "name", NAME_MAX),
             "description": validation.text(
                 validation.given(data.description),

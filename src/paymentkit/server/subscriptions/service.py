@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paymentkit.schemas.billing import Subscription, SubscriptionCreate, SubscriptionList
 from paymentkit.server import errors, listing, validation
-from paymentkit.server.customers import repository as customers
+from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
@@ -28,18 +28,13 @@ def to_wire(row: Row) -> Subscription:
     )
 
 
-def require_customer(tx: Tx, livemode: bool, customer_id: str) -> None:
-    if not customer_id.startswith("cus_") or customers.get_by_id(tx, livemode, customer_id) is None:
-        raise errors.MissingReference(f"No such customer: {customer_id}", "customer_id")
-
-
 def require_currency(tx: Tx, livemode: bool, currency_id: str) -> None:
     if currencies.get(tx, livemode, currency_id) is None:
         raise errors.MissingReference(f"No such payment currency: {currency_id}", "currency_id")
 
 
 def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
-    require_customer(tx, livemode, data.customer_id)
+    lifecycle.lock_live_customer(tx, livemode, data.customer_id)
     require_currency(tx, livemode, data.currency_id)
     status = validation.given(data.status, "active")
     if status == "canceled":
