@@ -322,11 +322,11 @@ class Database:
             canceller.cancel()
 
     def run_sync(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
-        """`transaction` for code without an event loop (the CLI): waits in this thread. On SQLite
-        its statements are not bounded: imports and exports take as long as they take."""
+        """`transaction` for code without an event loop (the CLI): waits in this thread. Its
+        statements are not bounded: imports and exports take as long as they take."""
         if self.dialect == "sqlite":
             return self._run_sqlite_waiting(work, write, 0.0)
-        return self._run_pg(work, None)
+        return self._run_pg(work, None, bounded=False)
 
     async def ping(self) -> None:
         """Read from the database (readiness); raises when it cannot answer."""
@@ -378,7 +378,7 @@ class Database:
             raise
         return result
 
-    def _run_pg(self, work: Callable[[Tx], T], watch: _Watch | None) -> T:
+    def _run_pg(self, work: Callable[[Tx], T], watch: _Watch | None, bounded: bool = True) -> T:
         import psycopg
         from psycopg_pool import PoolTimeout
 
@@ -391,6 +391,8 @@ class Database:
                         watch.attach(conn)
                     try:
                         with conn.cursor() as cur:
+                            if not bounded:
+                                cur.execute("SET LOCAL statement_timeout = 0")
                             result = work(Tx(cur, "postgresql", watch))
                         committing = True
                         conn.commit()
