@@ -32,6 +32,9 @@ def test_openapi_describes_every_endpoint(app_client: TestClient) -> None:
             assert error.code in response["description"], (endpoint.path, error.code)
             assert response["content"]["application/json"]["schema"]["$ref"].endswith("ErrorBody")
         assert "500" in op["responses"]
+        unavailable = op["responses"]["503"]["description"]
+        for code in ("database_busy", "timeout", "database_unavailable"):
+            assert code in unavailable, (endpoint.path, code)
 
 
 def test_openapi_schemas_carry_the_wire_shapes(app_client: TestClient) -> None:

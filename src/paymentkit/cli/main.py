@@ -75,10 +75,16 @@ def serve(
                 str(exc), param_hint="--app-sk-file / PAYMENTKIT_APP_SK"
             ) from None
 
+    from paymentkit.server.config import Settings
     from paymentkit.server.db.engine import DatabaseURL
     from paymentkit.server.keys import service as keys
+    from paymentkit.server.serving import uvicorn_options
 
     url = _url(database_url)
+    try:  # the workers read the same variables; a bad one is one line here, not a crash there
+        settings = Settings.from_env(database_url=url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     created = _on_database(
         url, lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"), write=True
     )
@@ -107,6 +113,7 @@ def serve(
         access_log=access_log,
         log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
         server_header=False,
+        **uvicorn_options(settings),
     )
 
 

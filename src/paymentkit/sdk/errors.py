@@ -17,7 +17,9 @@ Exception tree:
       │   └── IdempotencyError    409: an Idempotency-Key reused with another request, or in use
       ├── PayloadTooLargeError    413: a body over 1 MiB
       ├── RateLimitError          429: too many requests (retried first, honouring Retry-After)
-      └── InternalServerError     5xx: the server failed (retried first)
+      └── InternalServerError     5xx: the server failed, or its database was busy, slow or out of
+                                  reach (503 `database_busy`, `timeout`, `database_unavailable`:
+                                  nothing was changed); retried first, honouring Retry-After
 
 A few requests are retried before any of these is raised: see `PaymentKit(max_retries=…)`.
 """

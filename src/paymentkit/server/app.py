@@ -3,6 +3,7 @@ mapping, the OpenAPI description and the docs page."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
 from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.db.engine import Database
+from paymentkit.server.disconnect import WatchDisconnect
 from paymentkit.server.http import (
     Call,
     Endpoint,
@@ -107,14 +109,17 @@ def asgi_endpoint(
         except errors.APIError as exc:
             body = encode(error_body(exc, request.scope["request_id"]))
             if claim is not None and not claim.done:
-                if exc.status < 500:  # a refusal changed nothing: answer it the same way again
-                    await idempotency.complete(services.db, claim, exc.status, body)
-                else:
-                    await idempotency.release(services.db, claim)
-            return raw_json_response(exc.status, body)
+                # A database that is busy or gone now leaves the claim to go stale.
+                with contextlib.suppress(errors.ServiceUnavailable):
+                    if exc.status < 500:  # a refusal changed nothing: answer it the same way again
+                        await idempotency.complete(services.db, claim, exc.status, body)
+                    else:
+                        await idempotency.release(services.db, claim)
+            return raw_json_response(exc.status, body, _error_headers(exc))
         except BaseException:
             if claim is not None and not claim.done:
-                await idempotency.release(services.db, claim)
+                with contextlib.suppress(errors.ServiceUnavailable):
+                    await idempotency.release(services.db, claim)
             raise
         finally:
             if claim is not None:
@@ -124,6 +129,12 @@ def asgi_endpoint(
 
 
 REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def _error_headers(exc: errors.APIError) -> dict[str, str] | None:
+    if isinstance(exc, errors.ServiceUnavailable):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 def _streaming_response(status: int, stream: Stream) -> Response:
@@ -200,7 +211,11 @@ def _swagger_static() -> Path:
 def create_app(settings: Settings | None = None, db: Database | None = None) -> ASGIApp:
     """The ASGI application (uvicorn calls this as a factory)."""
     settings = settings or Settings.from_env()
-    db = db or Database(settings.database_url)
+    db = db or Database(
+        settings.database_url,
+        statement_timeout=settings.statement_timeout,
+        lock_timeout=settings.lock_timeout,
+    )
     secret_key = settings.secret_key or load_or_create_key(key_file_for(db.url.sqlite_path))
     services = Services(
         db=db,
@@ -211,6 +226,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     document = openapi_document(ENDPOINTS)
 
     async def healthz(request: Request) -> Response:
+        return json_response(200, {"ok": True})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await db.ping()
+        except Exception as failure:
+            log.warning("not ready: the database cannot be reached: %s", failure)
+            exc = errors.DatabaseUnavailable(
+                f"The database cannot be reached ({type(failure).__name__})"
+            )
+            body = error_body(exc, request.scope["request_id"])
+            return json_response(exc.status, body, _error_headers(exc))
         return json_response(200, {"ok": True})
 
     async def openapi(request: Request) -> Response:
@@ -229,6 +256,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     routes: list[Any] = [
         Route("/healthz", get_only(healthz), methods=_ALL_METHODS),
+        Route("/readyz", get_only(readyz), methods=_ALL_METHODS),
         Route("/openapi.json", get_only(openapi), methods=_ALL_METHODS),
         Route("/docs", get_only(docs), methods=_ALL_METHODS),
         Mount("/docs/static", StaticFiles(directory=_swagger_static()), name="swagger"),
@@ -245,6 +273,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         db.close()
 
     router = Router(routes, default=not_found, lifespan=lifespan)
-    app = RequestContext(router)
+    # Only PostgreSQL's statements can be cancelled when the client leaves (server/disconnect.py).
+    app = RequestContext(WatchDisconnect(router) if db.dialect == "postgresql" else router)
     app.services = services  # type: ignore[attr-defined]
     return app

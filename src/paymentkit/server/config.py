@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from paymentkit.server.db.engine import default_database_url
+from paymentkit.server.db.engine import (
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_STATEMENT_TIMEOUT,
+    default_database_url,
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,19 @@ class Settings:
     secret_key: str | None = None
     # Blocklet app secret key; when set, component signatures (@blocklet/payment-js) are accepted.
     app_sk: str | None = None
+    # Seconds a transaction's statements may run (PostgreSQL statement_timeout; SQLite's progress
+    # handler) before the request is 503 `timeout`; 0 for no bound.
+    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
+    # Seconds a write waits for SQLite's write lock (then 503 `database_busy`), or any request for
+    # a PostgreSQL pool connection (then 503 `database_unavailable`).
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    # `serve`: seconds a connection may take to send a request's headers (from its first byte,
+    # or from the connection for its first request) before it is closed.
+    header_timeout: float = 10.0
+    # `serve`: seconds an idle keep-alive connection stays open.
+    keep_alive_timeout: int = 5
+    # `serve`: connections (or running requests) per worker beyond which requests get a 503.
+    max_connections: int = 500
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -29,6 +47,13 @@ class Settings:
             "log_level": os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
             "secret_key": os.environ.get("PAYMENTKIT_SECRET_KEY") or None,
             "app_sk": app_sk_from_env(),
+            "statement_timeout": _seconds(
+                "PAYMENTKIT_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT
+            ),
+            "lock_timeout": _seconds("PAYMENTKIT_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT, zero=False),
+            "header_timeout": _seconds("PAYMENTKIT_HEADER_TIMEOUT", 10.0, zero=False),
+            "keep_alive_timeout": _count("PAYMENTKIT_KEEP_ALIVE_TIMEOUT", 5),
+            "max_connections": _count("PAYMENTKIT_MAX_CONNECTIONS", 500),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -43,3 +68,26 @@ def app_sk_from_env() -> str | None:
     if path:
         return Path(path).read_text().strip()
     return None
+
+
+def _seconds(name: str, default: float, *, zero: bool = True) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        least = "0 or more" if zero else "more than 0"
+        raise ValueError(f"{name} must be a number of seconds, {least}; not {raw!r}")
+    return value
+
+
+def _count(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number, 1 or more; not {raw!r}")
+    return int(raw)

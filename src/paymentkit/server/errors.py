@@ -13,7 +13,11 @@ APIError
 ├── IdempotencyKeyReused    409 idempotency_key_reused
 ├── IdempotencyKeyInUse     409 idempotency_key_in_use
 ├── PayloadTooLarge         413 payload_too_large
-└── InternalError           500 internal_error
+├── InternalError           500 internal_error
+└── ServiceUnavailable      503 (with Retry-After; nothing was written, retrying is safe)
+    ├── DatabaseBusy        503 database_busy         (SQLite: the write lock stayed taken)
+    ├── StatementTimeout    503 timeout               (the statement timeout, or the client left)
+    └── DatabaseUnavailable 503 database_unavailable  (no connection to the database)
 """
 
 from __future__ import annotations
@@ -91,3 +95,23 @@ class PayloadTooLarge(APIError):
 class InternalError(APIError):
     status = 500
     code = "internal_error"
+
+
+class ServiceUnavailable(APIError):
+    """The database could not do the work now; the answer carries `Retry-After` (seconds)."""
+
+    status = 503
+    code = "service_unavailable"
+    retry_after = 1
+
+
+class DatabaseBusy(ServiceUnavailable):
+    code = "database_busy"
+
+
+class StatementTimeout(ServiceUnavailable):
+    code = "timeout"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"

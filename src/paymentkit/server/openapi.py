@@ -9,7 +9,13 @@ import msgspec
 
 from paymentkit import __version__
 from paymentkit.schemas.common import ErrorBody, Health
-from paymentkit.server.errors import APIError, InternalError
+from paymentkit.server.errors import (
+    APIError,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    InternalError,
+    StatementTimeout,
+)
 from paymentkit.server.http import Endpoint
 
 _REF = "#/components/schemas/{name}"
@@ -105,7 +111,9 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
 
 def _errors_by_status(errs: tuple[type[APIError], ...]) -> dict[int, list[str]]:
     grouped: dict[int, list[str]] = {}
-    all_errors: tuple[type[APIError], ...] = (*errs, InternalError)
+    # Any operation may meet a database that is busy, slow or out of reach (503, Retry-After).
+    anywhere = (InternalError, DatabaseBusy, StatementTimeout, DatabaseUnavailable)
+    all_errors: tuple[type[APIError], ...] = (*errs, *anywhere)
     for err in all_errors:
         codes = grouped.setdefault(err.status, [])
         if err.code not in codes:

@@ -7,25 +7,39 @@ translated for PostgreSQL.
 SQLite: one connection per thread, called inline on the event loop (a primary-key lookup costs
 microseconds, less than a hop to a thread pool — see perf-notes.md). Write transactions start with
 `BEGIN IMMEDIATE`, so a read-then-write never has to upgrade its lock; WAL with `synchronous=FULL`
-makes every answered write durable.
+makes every answered write durable. The event loop's connection never waits for a lock
+(busy_timeout 0): when another connection holds the write lock the transaction is run again in a
+worker thread, whose connection waits up to `lock_timeout` before the request is 503
+`database_busy`. Meanwhile reads (WAL readers take no lock) and everything else keep being served.
+A progress handler interrupts a transaction's statements after `statement_timeout` (503 `timeout`).
 PostgreSQL: a psycopg connection pool; the work runs in a worker thread so the event loop keeps
-serving while the server answers.
+serving while the server answers. Each connection has `statement_timeout`; when the client goes
+away (`abandoned`) the running statement is cancelled. A transaction that finds its connection
+dead before its COMMIT was sent (the server rolled everything back) runs once more on a fresh one
+after the pool has dropped its dead connections; otherwise it is 503 `database_unavailable`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import math
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
+
+from paymentkit.server import errors
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -35,6 +49,20 @@ Dialect = Literal["sqlite", "postgresql"]
 DEFAULT_SQLITE_PATH = Path("paymentkit-data") / "paymentkit.db"
 SQLITE_CACHE_KIB = 65536  # per connection
 SQLITE_MMAP_BYTES = 1 << 32  # address space, not memory: pages stay the OS's to evict
+# The statement timeout is checked every this many SQLite VM instructions (well under a
+# millisecond of work; a primary-key lookup takes a few hundred).
+SQLITE_PROGRESS_OPS = 10_000
+DEFAULT_STATEMENT_TIMEOUT = 5.0  # seconds
+DEFAULT_LOCK_TIMEOUT = 5.0  # seconds: SQLite's write lock, a PostgreSQL pool connection
+DEFAULT_APPLICATION_NAME = "paymentkit"
+
+log = logging.getLogger("paymentkit")
+
+# Set by the request (server/disconnect.py) to an event that fires when its client has gone away;
+# a PostgreSQL transaction running for it then has its statement cancelled.
+abandoned: ContextVar[asyncio.Event | None] = ContextVar("abandoned", default=None)
+
+CLIENT_GONE = "The request was cancelled because the client closed its connection"
 
 
 class UniqueViolation(Exception):
@@ -83,13 +111,17 @@ def default_database_url() -> str:
 class Tx:
     """One open transaction. `one`, `all` and `execute` take `?`-style SQL."""
 
-    __slots__ = ("_cur", "dialect")
+    __slots__ = ("_cur", "_watch", "dialect")
 
-    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+    def __init__(self, cursor: Any, dialect: Dialect, watch: _Watch | None = None) -> None:
         self._cur = cursor
         self.dialect = dialect
+        self._watch = watch
 
     def _run(self, sql: str, params: Params) -> None:
+        if self._watch is not None and self._watch.stopped:
+            # the client went away between two statements: run no more
+            raise errors.StatementTimeout(CLIENT_GONE)
         try:
             self._cur.execute(_sql(sql, self.dialect), params)
         except Exception as exc:
@@ -170,12 +202,64 @@ def _sql(sql: str, dialect: Dialect) -> str:
     return out
 
 
-class Database:
-    """The process's handle on the database; see the module docstring."""
+class _Busy(Exception):
+    """SQLite answered SQLITE_BUSY: another connection holds the lock (nothing was written)."""
 
-    def __init__(self, url: str) -> None:
+
+class _SQLite(sqlite3.Connection):
+    """A SQLite connection whose statements stop (SQLITE_INTERRUPT) after `deadline`."""
+
+    deadline = math.inf  # time.monotonic() seconds
+
+
+class _Watch:
+    """The connection a worker thread runs a request's transaction on, so that the event loop can
+    cancel its statement when the client goes away, and never a connection back in the pool."""
+
+    __slots__ = ("_lock", "conn", "stopped")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.conn: Any = None
+        self.stopped = False
+
+    def attach(self, conn: Any) -> None:
+        with self._lock:
+            self.conn = conn
+
+    def detach(self) -> None:
+        with self._lock:
+            self.conn = None
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.stopped = True
+            if self.conn is not None:
+                try:
+                    self.conn.cancel_safe(timeout=5.0)
+                except Exception:  # the statement may have ended, or the server be gone
+                    log.debug("cancelling a statement failed", exc_info=True)
+
+
+class Database:
+    """The process's handle on the database; see the module docstring.
+
+    `statement_timeout` bounds each transaction's statements (0: no bound); `lock_timeout` how long
+    a write waits for SQLite's write lock, or any transaction for a PostgreSQL pool connection.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        pool_size: int | None = None,
+    ) -> None:
         self.url = DatabaseURL.parse(url)
         self.dialect: Dialect = self.url.dialect
+        self.statement_timeout = statement_timeout
+        self.lock_timeout = lock_timeout
         self._local = threading.local()
         self._sqlite_conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -184,75 +268,204 @@ class Database:
             assert self.url.sqlite_path is not None
             self.url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         else:
+            from psycopg.conninfo import conninfo_to_dict
             from psycopg_pool import ConnectionPool
 
-            self._pool = ConnectionPool(
-                self.url.raw,
-                min_size=1,
-                max_size=int(os.environ.get("PAYMENTKIT_PG_POOL_SIZE", "10")),
-                open=True,
+            kwargs: dict[str, Any] = {
+                "autocommit": False,
                 # No server-side prepared statements: after five runs PostgreSQL may switch to a
                 # generic plan that ignores the values, and the best plan of a search or a
                 # filtered list depends on them (a 1-2 letter search: 0.09 ms custom, 3.6-4.3 s
                 # generic, perf-notes.md).
-                kwargs={"autocommit": False, "prepare_threshold": None},
+                "prepare_threshold": None,
+            }
+            if "application_name" not in conninfo_to_dict(self.url.raw):
+                kwargs["application_name"] = (
+                    DEFAULT_APPLICATION_NAME  # names us in pg_stat_activity
+                )
+            size = pool_size or int(os.environ.get("PAYMENTKIT_PG_POOL_SIZE", "10"))
+            self._pool = ConnectionPool(
+                self.url.raw,
+                min_size=1,
+                max_size=size,
+                open=True,
+                kwargs=kwargs,
+                configure=self._configure_pg,
             )
 
     # -- running work -----------------------------------------------------------------------
 
     async def transaction(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
-        """Run `work` in one transaction: committed when it returns, rolled back when it raises."""
+        """Run `work` in one transaction: committed when it returns, rolled back when it raises.
+        `work` may run twice (after a busy SQLite lock or a lost PostgreSQL connection), so it
+        must not change anything but the database."""
         if self.dialect == "sqlite":
-            return self.run_sync(work, write=write)
-        return await anyio.to_thread.run_sync(lambda: self.run_sync(work, write=write))
+            try:
+                return self._run_sqlite(self._sqlite_conn(loop=True), work, write)
+            except _Busy:
+                pass
+            # Another connection (usually another process) holds the lock: wait off the loop.
+            return await anyio.to_thread.run_sync(self._run_sqlite_waiting, work, write)
+        gone = abandoned.get()
+        if gone is None:
+            return await anyio.to_thread.run_sync(self._run_pg, work, None)
+        watch = _Watch()
+
+        async def cancel_when_gone() -> None:
+            await gone.wait()
+            await anyio.to_thread.run_sync(watch.cancel)
+
+        canceller = asyncio.get_running_loop().create_task(cancel_when_gone())
+        try:
+            return await anyio.to_thread.run_sync(self._run_pg, work, watch)
+        finally:
+            canceller.cancel()
 
     def run_sync(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
+        """`transaction` for code without an event loop (the CLI): waits in this thread. Its
+        statements are not bounded: imports and exports take as long as they take."""
         if self.dialect == "sqlite":
-            return self._run_sqlite(work, write)
-        with self._pg_tx() as tx:
-            return work(tx)
+            return self._run_sqlite_waiting(work, write, 0.0)
+        return self._run_pg(work, None, bounded=False)
 
-    def _run_sqlite(self, work: Callable[[Tx], T], write: bool) -> T:
+    async def ping(self) -> None:
+        """Read from the database (readiness); raises when it cannot answer."""
+        await self.transaction(lambda tx: tx.one("SELECT 1 FROM alembic_version"))
+
+    def _run_sqlite_waiting(
+        self, work: Callable[[Tx], T], write: bool, timeout: float | None = None
+    ) -> T:
+        try:
+            return self._run_sqlite(self._sqlite_conn(loop=False), work, write, timeout)
+        except _Busy:
+            raise errors.DatabaseBusy(
+                f"The database is busy: the write lock stayed taken for {self.lock_timeout:g} s; "
+                "nothing was changed, retry"
+            ) from None
+
+    def _run_sqlite(
+        self, conn: _SQLite, work: Callable[[Tx], T], write: bool, timeout: float | None = None
+    ) -> T:
         # Plain try/except rather than a context manager: this runs on every request.
-        conn = self._sqlite_conn()
         cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.OperationalError as exc:
+            cur.close()
+            if _sqlite_busy(exc):
+                raise _Busy from exc
+            raise
+        limit = self.statement_timeout if timeout is None else timeout
+        conn.deadline = time.monotonic() + limit if limit > 0 else math.inf
         try:
             result = work(Tx(cur, "sqlite"))
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
             cur.close()
-        try:
             conn.commit()
+        except sqlite3.OperationalError as exc:
+            cur.close()
+            conn.rollback()
+            if _sqlite_busy(exc):
+                raise _Busy from exc
+            if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+                raise errors.StatementTimeout(
+                    f"The request took longer than the statement timeout ({limit:g} s); "
+                    "nothing was changed"
+                ) from exc
+            raise
         except BaseException:
+            cur.close()
             conn.rollback()
             raise
         return result
 
-    @contextmanager
-    def _pg_tx(self) -> Iterator[Tx]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield Tx(cur, "postgresql")
+    def _run_pg(self, work: Callable[[Tx], T], watch: _Watch | None, bounded: bool = True) -> T:
+        import psycopg
+        from psycopg_pool import PoolTimeout
 
-    def _sqlite_conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        for attempt in (1, 2):
+            committing = False
+            conn: Any = None
+            try:
+                with self._pool.connection(timeout=self.lock_timeout) as conn:
+                    if watch is not None:
+                        watch.attach(conn)
+                    try:
+                        with conn.cursor() as cur:
+                            if not bounded:
+                                cur.execute("SET LOCAL statement_timeout = 0")
+                            result = work(Tx(cur, "postgresql", watch))
+                        committing = True
+                        conn.commit()
+                    except BaseException:
+                        if not conn.broken:
+                            # on failure the pool checks the connection when it comes back
+                            with contextlib.suppress(psycopg.Error):
+                                conn.rollback()
+                        raise
+                    finally:
+                        if watch is not None:
+                            watch.detach()
+                return result
+            except psycopg.errors.QueryCanceled as exc:
+                if watch is not None and watch.stopped:
+                    raise errors.StatementTimeout(CLIENT_GONE) from exc
+                raise errors.StatementTimeout(
+                    "The request took longer than the statement timeout "
+                    f"({self.statement_timeout:g} s); nothing was changed"
+                ) from exc
+            except PoolTimeout as exc:
+                raise errors.DatabaseUnavailable(
+                    f"No database connection within {self.lock_timeout:g} s; retry"
+                ) from exc
+            except psycopg.OperationalError as exc:
+                if conn is None or not conn.broken:
+                    raise
+                if committing:
+                    raise errors.DatabaseUnavailable(
+                        "The database connection was lost while committing; the outcome is "
+                        "unknown (a retry with the same Idempotency-Key is safe)"
+                    ) from exc
+                if attempt == 2:
+                    raise errors.DatabaseUnavailable(
+                        "The database connection was lost twice; nothing was changed, retry"
+                    ) from exc
+                log.warning("database connection lost (%s); checking the pool and retrying", exc)
+                # The server rolled the transaction back, so running it again is safe; drop every
+                # other dead connection first (a restart of the server kills them all at once).
+                self._pool.check()
+        raise AssertionError("unreachable")
+
+    def _configure_pg(self, conn: Any) -> None:
+        ms = round(self.statement_timeout * 1000)
+        conn.execute("SELECT set_config('statement_timeout', %s, false)", [str(ms)])
+        conn.commit()
+
+    def _sqlite_conn(self, *, loop: bool = False) -> _SQLite:
+        # The event loop's connection never waits for a lock (see the module docstring); every
+        # other thread's waits up to lock_timeout.
+        name = "loop_conn" if loop else "conn"
+        conn: _SQLite | None = getattr(self._local, name, None)
         if conn is None:
             assert self.url.sqlite_path is not None
+            busy_ms = 0 if loop else round(self.lock_timeout * 1000)
             conn = sqlite3.connect(
-                self.url.sqlite_path, isolation_level=None, check_same_thread=False, timeout=30
+                self.url.sqlite_path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=busy_ms / 1000,
+                factory=_SQLite,
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
             # At a million customers the default 2 MB page cache missed on most index pages
             # and a bulk load spent its time in pread (98% of its syscalls); memory-mapped
             # reads skip the syscall for pages the OS already holds.
             conn.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-            self._local.conn = conn
+            conn.set_progress_handler(_deadline_check(conn), SQLITE_PROGRESS_OPS)
+            setattr(self._local, name, conn)
             with self._conns_lock:
                 self._sqlite_conns.append(conn)
         return conn
@@ -265,6 +478,17 @@ class Database:
         self._local = threading.local()
         if self._pool is not None:
             self._pool.close()
+
+
+def _deadline_check(conn: _SQLite) -> Callable[[], bool]:
+    def past_deadline() -> bool:
+        return time.monotonic() > conn.deadline
+
+    return past_deadline
+
+
+def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _unique_violation(exc: Exception) -> UniqueViolation | None:
