@@ -455,7 +455,16 @@ class Database:
                 timeout=busy_ms / 1000,
                 factory=_SQLite,
             )
-            conn.execute("PRAGMA journal_mode=WAL")
+            try:
+                # Switching to WAL takes a lock, so only a database not in WAL yet is switched
+                # (the loop's connection, which waits for no lock, met a writer there: a 500).
+                if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if _sqlite_busy(exc):
+                    raise _Busy from exc  # the loop: run this transaction in a thread instead
+                raise
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={busy_ms}")
