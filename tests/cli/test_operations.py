@@ -396,3 +396,17 @@ def test_serve_makes_its_data_folder_database_and_key_file_private(
         "paymentkit.db-shm": 0o600,
         "secret.key": 0o600,
     }
+
+
+def test_a_damaged_database_is_one_error_line(tmp_path: Path) -> None:
+    """A failure no command expects (here a table gone from a migrated database) still ends as
+    one line and exit status 1, not a traceback."""
+    path = tmp_path / "pk.db"
+    assert cli("migrate", "--database-url", f"sqlite:///{path}").exit_code == 0
+    db = Database(f"sqlite:///{path}")
+    try:
+        db.run_sync(lambda tx: tx.execute("DROP TABLE api_keys"), write=True)
+    finally:
+        db.close()
+    error = the_error(cli("keys", "list", "--database-url", f"sqlite:///{path}"), opened=True)
+    assert error == "Error: no such table: api_keys"
