@@ -143,7 +143,10 @@ def test_list_never_shows_the_secret(database_url: str) -> None:
 
 def test_list_shows_full_ids_that_revoke_accepts(sqlite_url: str) -> None:
     """The table is where an operator finds the id to pass to `keys revoke`; it must be whole."""
-    made = [create_key(sqlite_url, "test", "--name", "a"), create_key(sqlite_url, "live")]
+    made = [
+        create_key(sqlite_url, "test", "--name", "a", "--create"),
+        create_key(sqlite_url, "live"),
+    ]
     # An ordinary 80-column terminal (rich sizes its table from COLUMNS when not on a tty).
     table = cli("keys", "list", "--database-url", sqlite_url, env={"COLUMNS": "80"})
     assert table.exit_code == 0, table.output
@@ -165,19 +168,27 @@ def test_revoke_stops_the_key_authenticating(database_url: str) -> None:
     by_id = {k["id"]: k for k in list_json(database_url)}
     assert by_id[gone["id"]]["revoked_at"] is not None
     assert by_id[keep["id"]]["revoked_at"] is None
-    # Revoking again is harmless and the key stays revoked.
+    # Revoking again is an error that changes nothing: the key stays revoked, at its first time.
+    first_revoked_at = by_id[gone["id"]]["revoked_at"]
     again = cli("keys", "revoke", gone["id"], "--database-url", database_url)
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 1, again.output
+    assert again.stdout == ""
+    assert again.stderr.splitlines()[-1] == (
+        f"Error: key {gone['id']} was already revoked at {first_revoked_at}"
+    )
     assert status_with(database_url, gone["secret"]) == 401
+    assert {k["id"]: k for k in list_json(database_url)}[gone["id"]]["revoked_at"] == (
+        first_revoked_at
+    )
 
 
 def test_revoking_an_unknown_key_fails_with_a_message(database_url: str) -> None:
     create_key(database_url, "test")
     result = cli("keys", "revoke", "key_doesnotexist000000000000", "--database-url", database_url)
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # a handled refusal, not a crash
-    assert "key_doesnotexist000000000000" in result.output
-    assert "no such key" in result.output.lower()
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == "Error: no such key: key_doesnotexist000000000000"
 
 
 def test_mode_is_required(sqlite_url: str) -> None:
@@ -197,6 +208,8 @@ def test_mode_is_validated(sqlite_url: str, mode: str) -> None:
 def test_environment_variable_is_used_when_the_flag_is_absent(tmp_path: Path) -> None:
     from_env = f"sqlite:///{tmp_path / 'env' / 'pk.db'}"
     from_flag = f"sqlite:///{tmp_path / 'flag' / 'pk.db'}"
+    for made_url in (from_env, from_flag):
+        assert cli("migrate", "--database-url", made_url).exit_code == 0
 
     result = cli("keys", "create", "--mode", "test", "--json", env={ENV: from_env})
     assert result.exit_code == 0, result.output
@@ -227,17 +240,20 @@ def test_default_database_is_under_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = cli("keys", "create", "--mode", "test", "--json")
+    result = cli("keys", "create", "--mode", "test", "--json", "--create")
     assert result.exit_code == 0, result.output
     path = tmp_path / "paymentkit-data" / "paymentkit.db"
     assert path.is_file()
+    assert result.stderr.splitlines() == [f"database: sqlite:///{path}"]
     assert [k["id"] for k in list_json(f"sqlite:///{path}")] == [json.loads(result.stdout)["id"]]
 
 
 def test_an_unsupported_database_url_is_refused(tmp_path: Path) -> None:
     result = cli("keys", "list", "--database-url", "mysql://root@localhost/pk")
-    assert result.exit_code == 2
-    assert "sqlite:///" in result.output
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: --database-url: unsupported database URL")
+    assert "sqlite:///" in line
 
 
 def test_migrate_prints_the_revision(database_url: str) -> None:

@@ -1,6 +1,7 @@
 """`paymentkit import customers FILE` and `paymentkit export customers`: on the database directly,
 like `keys` (the use case is server/customers/bulk.py). Both apply pending migrations first and
-are safe while `paymentkit serve` runs on the same database."""
+are safe while `paymentkit serve` runs on the same database; neither makes a new SQLite database
+unless `import --create` asks."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from paymentkit.cli._common import metadata_option
-from paymentkit.cli._database import DATABASE_URL, migrate, url
+from paymentkit.cli._database import CREATE, DATABASE_URL, open_database
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -43,9 +44,8 @@ def _format(fmt: str | None, path: str, param: str) -> Format:
     if fmt is None:
         fmt = "jsonl" if path == "-" else _EXTENSIONS.get(Path(path).suffix.lower())
         if fmt is None:
-            raise click.BadParameter(
-                f"cannot tell the format of {path}; give --format jsonl or --format csv",
-                param_hint=param,
+            raise click.ClickException(
+                f"cannot tell the format of {path}; give {param} jsonl or {param} csv"
             )
     return "csv" if fmt == "csv" else "jsonl"
 
@@ -122,6 +122,7 @@ def import_group() -> None:
     help="Rows per transaction; smaller keeps a running server's writes waiting less.",
 )
 @DATABASE_URL
+@CREATE
 def import_customers(
     file: str,
     fmt: str | None,
@@ -131,6 +132,7 @@ def import_customers(
     workers: int | None,
     chunk_size: int,
     database_url: str | None,
+    create: bool,
 ) -> None:
     """Import customers from a JSON Lines or CSV file (- reads standard input).
 
@@ -144,8 +146,9 @@ def import_customers(
     from paymentkit.server.db.engine import Database
 
     chosen = _format(fmt, file, "--format")
-    database = url(database_url)
-    migrate(database)
+    if file != "-":
+        _readable(file)  # before the database is touched
+    database = open_database(database_url, create=create, create_flag=True)
     total = None if file == "-" else _size(file)
     shown = 0
     more = 0
@@ -216,6 +219,14 @@ def _size(path: str) -> int | None:
         return None
 
 
+def _readable(path: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+
+
 @contextmanager
 def _open_input(path: str) -> Iterator[IO[bytes]]:
     if path == "-":
@@ -224,7 +235,7 @@ def _open_input(path: str) -> Iterator[IO[bytes]]:
     try:
         source = open(path, "rb")  # noqa: SIM115  (closed below)
     except OSError as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="FILE") from None
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
     with source:
         yield source
 
@@ -237,9 +248,7 @@ def _open_errors(path: str | None) -> Any:
     try:
         return open(path, "w", encoding="utf-8")  # closed by the caller's with
     except OSError as exc:
-        raise click.BadParameter(
-            f"cannot write {path}: {exc.strerror}", param_hint="--errors"
-        ) from None
+        raise click.ClickException(f"--errors: cannot write {path}: {exc.strerror}") from None
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -280,8 +289,7 @@ def export_customers(
     from paymentkit.server.db.engine import Database
 
     chosen = _format(fmt, output, "--format")
-    database = url(database_url)
-    migrate(database)
+    database = open_database(database_url, create=False)
     livemode = mode == "live"
     filters = service.list_filters(livemode, did, email, metadata)
     db = Database(database)
@@ -316,8 +324,6 @@ def _open_output(path: str) -> Iterator[IO[bytes]]:
     try:
         out = open(path, "wb")  # noqa: SIM115  (closed below)
     except OSError as exc:
-        raise click.BadParameter(
-            f"cannot write {path}: {exc.strerror}", param_hint="--output"
-        ) from None
+        raise click.ClickException(f"--output: cannot write {path}: {exc.strerror}") from None
     with out:
         yield out

@@ -1,23 +1,26 @@
 """`paymentkit`: run the server (`serve`, `migrate`), manage API keys (`keys`).
 
 serve, migrate, keys, import and export work on the database directly; every other command talks
-to a running server through the SDK.
+to a running server through the SDK. Every failure is one `Error: …` line on stderr and exit
+status 1 (click's usage errors keep theirs: 2).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import socket
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from paymentkit import __version__
 from paymentkit.cli import bulk
-from paymentkit.cli._database import DATABASE_URL
-from paymentkit.cli._database import migrate as _migrate
+from paymentkit.cli._database import CREATE, DATABASE_URL, one_line
 from paymentkit.cli._database import on_database as _on_database
+from paymentkit.cli._database import open_database as _open_database
 from paymentkit.cli._database import url as _url
 from paymentkit.cli.resources import GROUPS
 
@@ -25,7 +28,21 @@ if TYPE_CHECKING:
     from paymentkit.server.db.engine import DatabaseURL
 
 
-@click.group()
+class _Main(click.Group):
+    """The root group: whatever a command did not turn into an `Error:` line itself (a driver
+    error, a full disk, a lock held too long) still ends as one line and exit status 1, never a
+    traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            raise click.ClickException(one_line(exc)) from None
+
+
+@click.group(cls=_Main)
 @click.version_option(__version__, prog_name="paymentkit")
 def main() -> None:
     """paymentkit: a self-hostable payments backend."""
@@ -59,6 +76,7 @@ def serve(
     app_sk_file: str | None,
 ) -> None:
     """Start the API server (applies pending migrations first)."""
+    _check_port(host, port)  # before anything is printed, created or started
     import uvicorn
 
     from paymentkit.server.component_sig import load_app_key
@@ -85,11 +103,14 @@ def serve(
         settings = Settings.from_env(database_url=url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"paymentkit {__version__}", err=True)
     created = _on_database(
-        url, lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"), write=True
+        url,
+        lambda tx: None if keys.has_any(tx) else keys.create(tx, False, "default"),
+        write=True,
+        create=True,
     )
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
-    click.echo(f"paymentkit {__version__} on {DatabaseURL.parse(url).redacted()}", err=True)
     _secret_key_notice(DatabaseURL.parse(url))
     if created is not None:
         _, secret = created
@@ -115,6 +136,26 @@ def serve(
         server_header=False,
         **uvicorn_options(settings),
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line when `serve` could not listen on host:port. Uvicorn would find out only
+    after starting the application, and say so in several log lines."""
+    # Bound as uvicorn binds (the family from the host, SO_REUSEADDR), so a port in TIME_WAIT
+    # passes and one another process listens on does not.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(f"port {port} on {host} is in use") from None
+        raise click.ClickException(
+            f"cannot listen on port {port} on {host}: {exc.strerror or exc}"
+        ) from None
+    except OverflowError:  # a port beyond 65535
+        raise click.ClickException(f"--port {port}: a port is 0 to 65535") from None
 
 
 def _secret_key_notice(url: DatabaseURL) -> None:
@@ -143,8 +184,7 @@ def migrate(database_url: str | None) -> None:
     """Apply pending database migrations."""
     from paymentkit.server.db.migrate import current
 
-    url = _url(database_url)
-    _migrate(url)
+    url = _open_database(database_url, create=True)
     click.echo(f"database at revision {current(url)}")
 
 
@@ -158,12 +198,19 @@ def keys() -> None:
 @click.option("--name", default=None, help="A label to recognise the key by.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the secret.")
 @DATABASE_URL
-def keys_create(mode: str, name: str | None, as_json: bool, database_url: str | None) -> None:
+@CREATE
+def keys_create(
+    mode: str, name: str | None, as_json: bool, database_url: str | None, create: bool
+) -> None:
     """Create a key. Its secret is printed now and never again."""
     from paymentkit.server.keys import service
 
     info, secret = _on_database(
-        database_url, lambda tx: service.create(tx, mode == "live", name), write=True
+        database_url,
+        lambda tx: service.create(tx, mode == "live", name),
+        write=True,
+        create=create,
+        create_flag=True,
     )
     if as_json:
         click.echo(json.dumps({**info.as_dict(), "secret": secret}))
@@ -198,11 +245,14 @@ def keys_list(as_json: bool, database_url: str | None) -> None:
 @click.argument("key_id")
 @DATABASE_URL
 def keys_revoke(key_id: str, database_url: str | None) -> None:
-    """Revoke a key; running servers stop accepting it within seconds."""
+    """Revoke a key; running servers stop accepting it within seconds. An unknown key, or one
+    already revoked, is an error (exit status 1)."""
     from paymentkit.server.keys import service
 
-    info = _on_database(database_url, lambda tx: service.revoke(tx, key_id), write=True)
-    if info is None:
-        click.echo(f"No such key: {key_id}", err=True)
-        sys.exit(1)
+    revoked = _on_database(database_url, lambda tx: service.revoke(tx, key_id), write=True)
+    if revoked is None:
+        raise click.ClickException(f"no such key: {key_id}")
+    info, now = revoked
+    if not now:
+        raise click.ClickException(f"key {info.id} was already revoked at {info.revoked_at}")
     click.echo(f"Revoked {info.id} ({info.mode}).")

@@ -2,7 +2,8 @@
 
 The key is PAYMENTKIT_SECRET_KEY (a Fernet key: 32 bytes, url-safe base64). When it is not set,
 `paymentkit serve` generates one on first run and keeps it in `secret.key` beside the SQLite file
-(or in ./paymentkit-data for PostgreSQL), readable by its owner only. Every worker of one
+(or in ./paymentkit-data for PostgreSQL), readable by its owner only (mode 0600; a folder it
+creates is 0700). Every worker of one
 deployment must use the same key.
 """
 
@@ -52,7 +53,7 @@ def load_or_create_key(key_file: Path) -> str:
         return configured
     if key_file.exists():
         return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
     try:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -108,6 +108,18 @@ def default_database_url() -> str:
     return os.environ.get("PAYMENTKIT_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
+def create_sqlite_file(path: Path) -> None:
+    """Make a missing database file with mode 0600 (and its missing folder 0700), so that only
+    its owner can read the data: SQLite gives the -wal and -shm files the database file's mode.
+    An existing file or folder keeps the mode it has."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty database to SQLite
+
+
 class Tx:
     """One open transaction. `one`, `all` and `execute` take `?`-style SQL."""
 
@@ -266,7 +278,7 @@ class Database:
         self._pool: Any = None
         if self.dialect == "sqlite":
             assert self.url.sqlite_path is not None
-            self.url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            create_sqlite_file(self.url.sqlite_path)
         else:
             from psycopg.conninfo import conninfo_to_dict
             from psycopg_pool import ConnectionPool

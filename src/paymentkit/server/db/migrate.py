@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from paymentkit.server.db.engine import DatabaseURL
+from paymentkit.server.db.engine import DatabaseURL, create_sqlite_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -24,7 +24,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` up to `revision`; a no-op when it is there already."""
     parsed = DatabaseURL.parse(url)
     if parsed.sqlite_path is not None:
-        parsed.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        create_sqlite_file(parsed.sqlite_path)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -57,11 +57,12 @@ def list_keys(tx: Tx) -> list[KeyInfo]:
     return [_info(row) for row in repository.list_all(tx)]
 
 
-def revoke(tx: Tx, key_id: str) -> KeyInfo | None:
-    """Revoke a key; None when no such key exists. Revoking twice is harmless."""
-    repository.revoke(tx, key_id, now_ms())
+def revoke(tx: Tx, key_id: str) -> tuple[KeyInfo, bool] | None:
+    """Revoke a key: the key and whether this call revoked it (False: it already was, and
+    keeps its first revocation time); None when no such key exists."""
+    revoked_now = repository.revoke(tx, key_id, now_ms()) > 0
     row = repository.get(tx, key_id)
-    return None if row is None else _info(row)
+    return None if row is None else (_info(row), revoked_now)
 
 
 def has_any(tx: Tx) -> bool:
