@@ -126,6 +126,7 @@ class Call:
         "_body",
         "_raw",
         "idempotency",
+        "key_id",
         "livemode",
         "path_params",
         "query",
@@ -140,6 +141,7 @@ class Call:
         self.request = request
         self.services = services
         self.livemode = livemode
+        self.key_id: str | None = None  # the API key's id once authenticated (logged, never shown)
         self.query = query
         self.path_params: dict[str, str] = request.path_params
         self.idempotency: idempotency.Claim | None = None
