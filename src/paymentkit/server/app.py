@@ -142,14 +142,20 @@ async def _streaming_response(request: Request, status: int, stream: Stream) -> 
     headers = {}
     if stream.filename is not None:
         headers["Content-Disposition"] = f'attachment; filename="{stream.filename}"'
-    if request.method == "HEAD":  # the headers of the export, without reading it
-        close = getattr(stream.chunks, "aclose", None)
+    chunks = stream.chunks
+    if request.method == "HEAD":  # the headers of the export (no length either), without reading it
+        close = getattr(chunks, "aclose", None)
         if close is not None:
             await close()
-        return Response(status_code=status, media_type=stream.media_type, headers=headers)
+        chunks = _no_chunks()
     return StreamingResponse(
-        stream.chunks, status_code=status, media_type=stream.media_type, headers=headers
+        chunks, status_code=status, media_type=stream.media_type, headers=headers
     )
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield
 
 
 class MethodNotAllowed(errors.InvalidRequest):
