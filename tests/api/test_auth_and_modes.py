@@ -347,7 +347,7 @@ def test_wrong_method_on_public_routes_is_json_405(
 def test_405_names_the_allowed_methods_in_allow(api: API) -> None:
     r = api.request("PATCH", "/api/customers")
     assert r.status_code == 405
-    assert r.headers["allow"] == "GET, POST"
+    assert r.headers["allow"] == "GET, HEAD, POST"
     public = api.request("POST", "/healthz")
     assert public.status_code == 405
     assert public.headers["allow"] == "GET, HEAD"

@@ -277,3 +277,39 @@ def test_an_answered_write_survives_kill_9(tmp_path: Path, servers: Start) -> No
         assert r.status_code == 200, r.text
         assert r.json() == customer
     assert restarted.get("/api/customers", key).json()["count"] == len(answered)
+
+
+def test_log_format_json_writes_one_line_per_request(tmp_path: Path, servers: Start) -> None:
+    server = servers(
+        tmp_path, "--database-url", f"sqlite:///{tmp_path / 'pk.db'}", "--log-format", "json"
+    )
+    secret = the_printed_key(server)
+    created = server.http.post(
+        "/api/customers",
+        json={"email": "private.person@example.com"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert created.status_code == 201
+    customer_id = created.json()["id"]
+    assert server.get(f"/api/customers/{customer_id}", secret).status_code == 200
+    assert server.http.request("FOO", "/api/customers").status_code == 400  # the parser's own
+    hostile = server.http.get("/api/customers/%1b%5b2J%0d%0aFAKE")
+    assert hostile.status_code == 401
+    server.stop()
+    # What `serve` prints before uvicorn starts is for the operator; every log line after is JSON.
+    logged = server.output().split("API docs:", 1)[1].splitlines()[1:]
+    records = [json.loads(line) for line in logged if line]
+    requests = [r for r in records if r.get("event") == "request"]
+    assert [(r["method"], r["route"], r["status"]) for r in requests] == [
+        ("GET", "/healthz", 200),  # wait_ready
+        ("POST", "/api/customers", 201),
+        ("GET", "/api/customers/{id}", 200),
+        ("GET", "/api/customers/{id}", 401),
+    ]
+    assert requests[1]["request_id"] == created.headers["x-request-id"]
+    assert requests[1]["key_id"].startswith("key_")
+    assert requests[3]["key_id"] is None
+    assert all(isinstance(r["duration_ms"], float | int) for r in requests)
+    text = "\n".join(logged)
+    for leaked in (secret, "private.person", customer_id, "\x1b", "FAKE"):
+        assert leaked not in text

@@ -3,6 +3,7 @@ Conventions), including the forms `@blocklet/payment-js` sends."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import string
 from typing import Any
@@ -127,3 +128,32 @@ def test_bracket_keys_make_an_object(obj: dict[str, str]) -> None:
 def test_order_pairs_as_the_node_client_sends_them(pairs: list[tuple[str, str]]) -> None:
     raw = "&".join(f"order[{i}][0]={f}&order[{i}][1]={d}" for i, (f, d) in enumerate(pairs))
     assert parse(raw) == {"order": [[f, d] for f, d in pairs]}
+
+
+def test_at_most_max_params_parameters_and_the_refusal_names_the_first_extra() -> None:
+    from paymentkit.server.querystring import MAX_PARAMS
+
+    assert len(parse("&".join(f"p{i}=1" for i in range(MAX_PARAMS)))) == MAX_PARAMS
+    assert len(parse("&&" + "&".join(f"p{i}=1" for i in range(MAX_PARAMS)) + "&&")) == MAX_PARAMS
+    with pytest.raises(QueryStringError) as over:
+        parse("&".join(f"p{i}=1" for i in range(MAX_PARAMS * 50)))
+    assert over.value.param == f"p{MAX_PARAMS}"
+
+
+def test_name_and_value_lengths_are_bounded() -> None:
+    from paymentkit.server.querystring import MAX_NAME_LENGTH, MAX_VALUE_LENGTH
+
+    assert parse(f"{'n' * MAX_NAME_LENGTH}={'v' * MAX_VALUE_LENGTH}")
+    with pytest.raises(QueryStringError) as long_name:
+        parse(f"{'n' * (MAX_NAME_LENGTH * 10)}=1")
+    assert long_name.value.param == "n" * MAX_NAME_LENGTH + "…"
+    with pytest.raises(QueryStringError) as long_value:
+        parse(f"q={'%C3%A9' * (MAX_VALUE_LENGTH + 1)}")  # counted decoded: é is one character
+    assert long_value.value.param == "q"
+    assert parse(f"q={'%C3%A9' * MAX_VALUE_LENGTH}") == {"q": "é" * MAX_VALUE_LENGTH}
+
+
+@given(st.text(alphabet="a[]=&%0123.", max_size=400))
+def test_any_short_query_string_parses_or_is_refused_with_a_query_string_error(raw: str) -> None:
+    with contextlib.suppress(QueryStringError):
+        parse(raw)

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -61,6 +61,15 @@ main.add_command(bulk.export_group)
 @click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 @click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    envvar="PAYMENTKIT_LOG_FORMAT",
+    default="text",
+    show_default=True,
+    help="json: every log record as one JSON object per line, and one line per request "
+    "(request id, method, route, status, duration, API key id) instead of the access log",
+)
+@click.option(
     "--app-sk-file",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
@@ -73,6 +82,7 @@ def serve(
     database_url: str | None,
     workers: int,
     access_log: bool,
+    log_format: Literal["text", "json"],
     app_sk_file: str | None,
 ) -> None:
     """Start the API server (applies pending migrations first)."""
@@ -81,6 +91,7 @@ def serve(
 
     from paymentkit.server.component_sig import load_app_key
     from paymentkit.server.config import app_sk_from_env
+    from paymentkit.server.logs import log_config
 
     if app_sk_file is not None:
         os.environ["PAYMENTKIT_APP_SK_FILE"] = os.path.abspath(app_sk_file)
@@ -131,7 +142,8 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=access_log,
+        access_log=access_log and log_format == "text",
+        log_config=log_config(log_format),
         log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
         server_header=False,
         **uvicorn_options(settings),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paymentkit.server import auth, errors
+from paymentkit.server import auth, errors, logs
 from paymentkit.server.component_sig import load_app_key
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
@@ -45,6 +47,7 @@ from paymentkit.server.payment_methods.routes import api as methods_api
 from paymentkit.server.subscriptions.routes import api as subscriptions_api
 
 log = logging.getLogger("paymentkit")
+request_log = logging.getLogger(logs.REQUEST_LOGGER)
 
 ENDPOINTS: list[Endpoint] = [
     *customers_api.endpoints,
@@ -53,7 +56,6 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_api.endpoints,
     *invoices_api.endpoints,
 ]
-_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass
@@ -68,18 +70,16 @@ class Services:
 def asgi_endpoint(
     endpoints: dict[str, Endpoint], services: Services
 ) -> Callable[[Request], Awaitable[Response]]:
-    """One Starlette endpoint per path, dispatching on the method so a wrong method is a JSON 405."""
-    allowed = ", ".join(sorted(endpoints))
+    """One Starlette endpoint per path, dispatching on the method so a wrong method is a JSON 405
+    and HEAD is the GET without its body."""
+    methods = {*endpoints, "HEAD"} if "GET" in endpoints else set(endpoints)
 
     async def handle(request: Request) -> Response:
         claim: idempotency.Claim | None = None
         try:
-            endpoint = endpoints.get(request.method)
+            endpoint = endpoints.get("GET" if request.method == "HEAD" else request.method)
             if endpoint is None:
-                exc = MethodNotAllowed(f"{request.method} is not allowed here; use {allowed}")
-                return json_response(
-                    exc.status, error_body(exc, request.scope["request_id"]), {"Allow": allowed}
-                )
+                return method_not_allowed(request, methods)
             query = parse_query(request.scope["query_string"].decode("latin-1"))
             call = Call(request, services, query)
             call.livemode = await auth.resolve_mode(call)
@@ -99,9 +99,10 @@ def asgi_endpoint(
                 if isinstance(outcome, idempotency.Replay):
                     return raw_json_response(outcome.status, outcome.body, REPLAYED)
                 claim = call.idempotency = outcome
+            request.scope[auth.SCOPE_KEY_ID] = call.key_id
             reply = await endpoint.handler(call)
             if isinstance(reply.content, Stream):
-                return _streaming_response(reply.status, reply.content)
+                return await _streaming_response(request, reply.status, reply.content)
             body = encode(reply.content)
             if claim is not None and not claim.done:
                 await idempotency.complete(services.db, claim, reply.status, body)
@@ -137,17 +138,36 @@ def _error_headers(exc: errors.APIError) -> dict[str, str] | None:
     return None
 
 
-def _streaming_response(status: int, stream: Stream) -> Response:
+async def _streaming_response(request: Request, status: int, stream: Stream) -> Response:
     headers = {}
     if stream.filename is not None:
         headers["Content-Disposition"] = f'attachment; filename="{stream.filename}"'
+    chunks = stream.chunks
+    if request.method == "HEAD":  # the headers of the export (no length either), without reading it
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+        chunks = _no_chunks()
     return StreamingResponse(
-        stream.chunks, status_code=status, media_type=stream.media_type, headers=headers
+        chunks, status_code=status, media_type=stream.media_type, headers=headers
     )
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield
 
 
 class MethodNotAllowed(errors.InvalidRequest):
     status = 405
+
+
+def method_not_allowed(request: Request, methods: set[str]) -> Response:
+    allowed = ", ".join(sorted(methods))
+    exc = MethodNotAllowed(f"{logs.escape(request.method)} is not allowed here; use {allowed}")
+    return json_response(
+        exc.status, error_body(exc, request.scope["request_id"]), {"Allow": allowed}
+    )
 
 
 def get_only(
@@ -157,18 +177,62 @@ def get_only(
 
     async def handle(request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
-            exc = MethodNotAllowed(f"{request.method} is not allowed here; use GET")
-            return json_response(
-                exc.status, error_body(exc, request.scope["request_id"]), {"Allow": "GET, HEAD"}
-            )
+            return method_not_allowed(request, {"GET", "HEAD"})
         return await handler(request)
 
     return handle
 
 
+class AnyMethod:
+    """The ASGI app of one path that every method reaches: Starlette's `Route` answers a method
+    outside its list itself, in plain text. A HEAD answer keeps the GET's headers (its
+    Content-Length included) and drops the body."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, _without_body(send) if scope["method"] == "HEAD" else send)
+
+
+def _without_body(send: Send) -> Send:
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return send_headers_only
+
+
+class SwaggerStatic(StaticFiles):
+    """The Swagger UI files; a missing file, a directory or another method than GET or HEAD is
+    the API's JSON 404 or 405, not StaticFiles' exceptions (which nothing here turns into
+    answers)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        request = Request(scope)
+        if scope["method"] not in ("GET", "HEAD"):
+            return method_not_allowed(request, {"GET", "HEAD"})
+        try:
+            return await super().get_response(path, scope)
+        except (HTTPException, OSError, ValueError):
+            exc = errors.NotFound(f"Not found: {logs.escape(scope['path'])}")
+            return json_response(404, error_body(exc, scope["request_id"]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(
+            scope, receive, _without_body(send) if scope["method"] == "HEAD" else send
+        )
+
+
 class RequestContext:
-    """Gives every request an id (`X-Request-Id`) and turns any uncaught exception into a 500
-    `internal_error` that leaks nothing (the body limit is enforced where bodies are read)."""
+    """Gives every request an id (`X-Request-Id`), turns any uncaught exception into a 500
+    `internal_error` that leaks nothing (the body limit is enforced where bodies are read) and
+    logs one record per request to `paymentkit.request` when that logger is on (serve
+    --log-format json)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -177,15 +241,16 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         request_id = new_id("req")
         scope["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
-        started = False
+        status = 0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
-                started = True
+                status = message["status"]
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
@@ -193,13 +258,34 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception(
-                "unhandled error in %s %s (%s)", scope["method"], scope["path"], request_id
+                "unhandled error in %s %s (%s)",
+                logs.escape(scope["method"]),
+                logs.escape(scope["path"]),
+                request_id,
             )
-            if started:
+            if status:
                 raise
             exc = errors.InternalError("Internal error; the request id identifies it in the logs")
             response = json_response(500, error_body(exc, request_id))
             await response(scope, receive, send_with_id)
+        finally:
+            if request_log.isEnabledFor(logging.INFO):
+                _log_request(scope, status or 500, time.perf_counter() - began)
+
+
+def _log_request(scope: Scope, status: int, seconds: float) -> None:
+    route = scope.get("route")
+    record = logs.request_record(
+        scope["request_id"],
+        scope["method"],
+        getattr(route, "path", None),
+        status,
+        seconds * 1000,
+        scope.get(auth.SCOPE_KEY_ID),
+    )
+    request_log.info(
+        "%s %s %s", record["method"], record["route"], record["status"], extra={"request": record}
+    )
 
 
 def _swagger_static() -> Path:
@@ -248,31 +334,34 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         exc: errors.APIError
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            exc = errors.NotFound(f"Unrecognized request URL ({scope['method']} {scope['path']})")
+        method, path = logs.escape(scope.get("method", "")), logs.escape(scope.get("path", ""))
+        if scope["type"] == "http" and path.startswith("/api/"):
+            exc = errors.NotFound(f"Unrecognized request URL ({method} {path})")
         else:
-            exc = errors.NotFound(f"Not found: {scope.get('path')}")
+            exc = errors.NotFound(f"Not found: {path}")
         await json_response(404, error_body(exc, scope.get("request_id", "")))(scope, receive, send)
 
     routes: list[Any] = [
-        Route("/healthz", get_only(healthz), methods=_ALL_METHODS),
-        Route("/readyz", get_only(readyz), methods=_ALL_METHODS),
-        Route("/openapi.json", get_only(openapi), methods=_ALL_METHODS),
-        Route("/docs", get_only(docs), methods=_ALL_METHODS),
-        Mount("/docs/static", StaticFiles(directory=_swagger_static()), name="swagger"),
+        Route("/healthz", AnyMethod(get_only(healthz))),
+        Route("/readyz", AnyMethod(get_only(readyz))),
+        Route("/openapi.json", AnyMethod(get_only(openapi))),
+        Route("/docs", AnyMethod(get_only(docs))),
+        Mount("/docs/static", SwaggerStatic(directory=_swagger_static()), name="swagger"),
     ]
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in ENDPOINTS:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     for path, endpoints in by_path.items():
-        routes.append(Route(path, asgi_endpoint(endpoints, services), methods=_ALL_METHODS))
+        routes.append(Route(path, AnyMethod(asgi_endpoint(endpoints, services))))
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
         db.close()
 
-    router = Router(routes, default=not_found, lifespan=lifespan)
+    # No redirects: a path with a trailing slash is no route (a JSON 404), so no answer carries a
+    # Location built from the client's Host header.
+    router = Router(routes, default=not_found, lifespan=lifespan, redirect_slashes=False)
     # Only PostgreSQL's statements can be cancelled when the client leaves (server/disconnect.py).
     app = RequestContext(WatchDisconnect(router) if db.dialect == "postgresql" else router)
     app.services = services  # type: ignore[attr-defined]

@@ -27,6 +27,8 @@ from paymentkit.server.db.engine import Database
 from paymentkit.server.keys import repository
 from paymentkit.server.keys.service import hash_secret
 
+# Where the request's scope keeps the authenticating API key's id, for the request log.
+SCOPE_KEY_ID = "paymentkit.key_id"
 KEY_CACHE_SECONDS = 2.0
 KEY_CACHE_MAX = 10_000
 MAX_SECRET_LENGTH = 200
@@ -94,6 +96,7 @@ async def resolve_mode(call: Call) -> bool:
             "No API key provided: send 'Authorization: Bearer sk_test_…'"
         )
     principal = await call.services.keys.authenticate(secret)
+    call.key_id = principal.key_id
     asked = requested_livemode(query)
     if asked is not None and asked != principal.livemode:
         mode = "live" if asked else "test"

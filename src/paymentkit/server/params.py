@@ -17,6 +17,11 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 # Far beyond any real listing, and small enough that page × pageSize stays a 64-bit OFFSET.
 MAX_PAGE = 10_000_000
+# Each metadata filter is one more condition of the statement: SQLite refused ~1,000 of them
+# ("Expression tree is too large") and PostgreSQL took 11 s for 200.
+MAX_METADATA_FILTERS = 20
+# More terms than sortable fields can only repeat one.
+MAX_ORDER_TERMS = 5
 
 PAGING_PARAMS = (
     QueryParam(
@@ -132,6 +137,8 @@ def order(
         raise InvalidRequest(
             "order must be 'field:ASC|DESC' or a list of [field, direction]", "order"
         )
+    if len(items) > MAX_ORDER_TERMS:
+        raise InvalidRequest(f"order may have at most {MAX_ORDER_TERMS} terms", "order")
     result: list[tuple[str, bool]] = []
     for item in items:
         if isinstance(item, str):
@@ -150,6 +157,8 @@ def order(
             raise InvalidRequest(
                 f"order field must be one of {', '.join(sorted(sortable))}", "order"
             )
+        if any(field == seen for seen, _ in result):
+            raise InvalidRequest(f"order names {field} more than once", "order")
         result.append((field, direction == "DESC"))
     return result or default
 

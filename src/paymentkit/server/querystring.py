@@ -4,31 +4,55 @@
 string. `@blocklet/payment-js` sends `order[0][0]=created_at&order[0][1]=DESC`; the Python port
 `qs-codec` (1.6) decodes that as `[['created_at'], ['DESC']]`, so this small decoder does the subset the
 client uses, with qs's own limits: nesting depth 5, list indices up to 20 (larger ones make an object).
+
+Beyond those, a query string holds at most `MAX_PARAMS` parameters, each name at most
+`MAX_NAME_LENGTH` characters and each value at most `MAX_VALUE_LENGTH` (decoded): every parameter
+any route reads fits well inside, and a refusal names the parameter (`QueryStringError.param`).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 MAX_DEPTH = 5
 MAX_INDEX = 20
-MAX_PARAMS = 1000
+MAX_PARAMS = 100
+MAX_NAME_LENGTH = 128
+MAX_VALUE_LENGTH = 1024
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 
 
 class QueryStringError(ValueError):
-    pass
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 def parse(raw: str) -> dict[str, Any]:
-    pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_PARAMS)
+    pieces = [p for p in raw.split("&", MAX_PARAMS) if p]
+    if len(pieces) > MAX_PARAMS:  # the last piece is the unsplit rest
+        first_extra = unquote_plus(pieces[-1].split("&", 1)[0].partition("=")[0])
+        raise QueryStringError(
+            f"a query string may hold at most {MAX_PARAMS} parameters", _short(first_extra)
+        )
+    pairs = parse_qsl("&".join(pieces), keep_blank_values=True)
     out: dict[str, Any] = {}
     for key, value in pairs:
+        if len(key) > MAX_NAME_LENGTH:
+            raise QueryStringError(
+                f"query parameter names may be at most {MAX_NAME_LENGTH} characters", _short(key)
+            )
+        if len(value) > MAX_VALUE_LENGTH:
+            raise QueryStringError(
+                f"query parameter values may be at most {MAX_VALUE_LENGTH} characters", key
+            )
         if "\x00" in key or "\x00" in value:
-            raise QueryStringError("query parameters may not contain NUL characters")
+            raise QueryStringError(
+                "query parameters may not contain NUL characters", key.replace("\x00", "")
+            )
         bracket = key.find("[")
         if bracket <= 0:
             _put(out, key, value)
@@ -50,6 +74,10 @@ def parse(raw: str) -> dict[str, Any]:
                 path = [key]
         _assign(out, path, value)
     return {k: _finish(v) for k, v in out.items()}
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_NAME_LENGTH else name[:MAX_NAME_LENGTH] + "…"
 
 
 def _put(target: dict[str, Any], key: str, value: Any) -> None:
@@ -89,9 +117,9 @@ def _assign(target: dict[str, Any] | _List, path: list[str], value: str) -> None
             elif segment.isdigit() and int(segment) <= MAX_INDEX:
                 key = int(segment)
             else:
-                raise QueryStringError(f"mixed list and object keys in {path[0]!r}")
+                raise QueryStringError(f"mixed list and object keys in {path[0]!r}", path[0])
         elif isinstance(node, dict) and segment == "" and i > 0:
-            raise QueryStringError(f"mixed list and object keys in {path[0]!r}")
+            raise QueryStringError(f"mixed list and object keys in {path[0]!r}", path[0])
         if last:
             if isinstance(node, _List):
                 if key in node:
@@ -109,7 +137,7 @@ def _assign(target: dict[str, Any] | _List, path: list[str], value: str) -> None
             node[key] = child
         elif not isinstance(child, dict):
             raise QueryStringError(
-                f"parameter {path[0]!r} is given both as a value and as an object"
+                f"parameter {path[0]!r} is given both as a value and as an object", path[0]
             )
         node = child
 

@@ -7,6 +7,10 @@ client may take to send its headers: a connection that opens and never finishes 
 them a byte at a time) stays open for ever. `HeaderTimeoutProtocol` closes it `header_timeout`
 seconds after the connection was made (its first request) or after the first byte of a later
 request on a kept-alive connection (the idle time before it is the keep-alive timeout's).
+
+A request line or header the parser cannot read (a method token it does not know, such as
+`FOO`) never reaches the app; uvicorn answers it with a plain-text 400, the protocol here with
+the JSON error body every other refusal has.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import asyncio
 import functools
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from paymentkit.server.config import Settings
+from paymentkit.server.http import encode
+from paymentkit.server.ids import new_id
 
 
 @functools.cache
@@ -62,6 +68,32 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         self._header_deadline = None
         if not self.transport.is_closing():
             self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        request_id = new_id("req")
+        body = encode(
+            {
+                "code": "invalid_request",
+                "error": "Invalid HTTP request: the request line or headers cannot be read",
+                "param": None,
+                "request_id": request_id,
+            }
+        )
+        content = [STATUS_LINE[400]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend(
+            [
+                b"content-type: application/json\r\n",
+                b"x-request-id: " + request_id.encode("ascii") + b"\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n",
+                b"\r\n",
+                body,
+            ]
+        )
+        self.transport.write(b"".join(content))
+        self.transport.close()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -112,6 +112,10 @@ def _metadata_filters(q: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         if not isinstance(nested, dict):
             raise errors.InvalidRequest("metadata filters are metadata[KEY]=VALUE", "metadata")
         pairs.extend(nested.items())
+    if len(pairs) > params.MAX_METADATA_FILTERS:
+        raise errors.InvalidRequest(
+            f"at most {params.MAX_METADATA_FILTERS} metadata filters may be combined", "metadata"
+        )
     out = []
     for key, value in pairs:
         if not isinstance(value, str) or not key:
@@ -216,8 +220,8 @@ async def retrieve(call: Call) -> Reply:
     if not create:
         customer = await db.transaction(lambda tx: service.retrieve(tx, call.livemode, id_or_did))
         return Reply(200, customer)
-    if not id_or_did.startswith("cus_"):
-        rules.did(id_or_did, "id")
+    if not id_or_did.startswith("cus_") and rules.did(id_or_did, "id") is None:
+        raise errors.InvalidRequest("id must be a customer id or a DID to get or create", "id")
 
     def work(tx: Tx) -> tuple[Any, bool]:
         found = service.retrieve_or_create(tx, call.livemode, id_or_did)
