@@ -30,6 +30,7 @@ from paymentkit.server.keys.service import hash_secret
 KEY_CACHE_SECONDS = 2.0
 KEY_CACHE_MAX = 10_000
 MAX_SECRET_LENGTH = 200
+COMPONENT_CALLER = "component"  # whom rate limits count component-signed calls against
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ async def resolve_mode(call: Call) -> bool:
             "No API key provided: send 'Authorization: Bearer sk_test_…'"
         )
     principal = await call.services.keys.authenticate(secret)
+    call.services.limits.take(principal.key_id, principal.livemode)
     asked = requested_livemode(query)
     if asked is not None and asked != principal.livemode:
         mode = "live" if asked else "test"
@@ -127,4 +129,6 @@ async def _component_mode(call: Call) -> bool:
         body=await call.json(),
     )
     asked = requested_livemode(call.query)
-    return True if asked is None else asked
+    livemode = True if asked is None else asked
+    call.services.limits.take(COMPONENT_CALLER, livemode)  # the Blocklet app: one caller
+    return livemode
