@@ -305,7 +305,13 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
-        env = {**os.environ, "PAYMENTKIT_LOG_LEVEL": "warning"}
+        # Benchmarks measure the API, not the per-key rate limit (it would refuse them at 25/s).
+        env = {
+            **os.environ,
+            "PAYMENTKIT_LOG_LEVEL": "warning",
+            "PAYMENTKIT_RATE_LIMIT_LIVE": "0",
+            "PAYMENTKIT_RATE_LIMIT_TEST": "0",
+        }
         cmd = ["taskset", "-c", str(cpu), paymentkit_exe(), "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--database-url", url, "--workers", "1"]
         self.proc = subprocess.Popen(

@@ -31,6 +31,9 @@ PG_URL = os.environ.get("PAYMENTKIT_TEST_POSTGRES_URL", "postgresql://postgres@1
 REQUIRE_PG = os.environ.get("PAYMENTKIT_REQUIRE_POSTGRES") == "1"
 # Secret settings are encrypted with this key; without it the app would write a key file.
 os.environ.setdefault("PAYMENTKIT_SECRET_KEY", Fernet.generate_key().decode())
+# Tests make requests faster than a key's rate limit allows; the limit's own tests set one.
+os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_LIVE", "0")
+os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_TEST", "0")
 
 
 def _pg_unavailable_reason() -> str | None:

@@ -44,6 +44,7 @@ from paymentkit.server.invoices.routes import api as invoices_api
 from paymentkit.server.openapi import DOCS_HTML, openapi_document
 from paymentkit.server.payment_currencies.routes import api as currencies_api
 from paymentkit.server.payment_methods.routes import api as methods_api
+from paymentkit.server.ratelimit import RateLimiter
 from paymentkit.server.subscriptions.routes import api as subscriptions_api
 
 log = logging.getLogger("paymentkit")
@@ -65,6 +66,7 @@ class Services:
     box: SecretBox
     component_key: Ed25519PublicKey | None = None
     overdue_cache: RenderCache = field(default_factory=RenderCache)
+    limits: RateLimiter = field(default_factory=RateLimiter)
 
 
 def asgi_endpoint(
@@ -133,7 +135,7 @@ REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 def _error_headers(exc: errors.APIError) -> dict[str, str] | None:
-    if isinstance(exc, errors.ServiceUnavailable):
+    if isinstance(exc, errors.ServiceUnavailable | errors.RateLimited):
         return {"Retry-After": str(exc.retry_after)}
     return None
 
@@ -308,6 +310,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         keys=auth.KeyAuthenticator(db),
         box=SecretBox(secret_key),
         component_key=None if settings.app_sk is None else load_app_key(settings.app_sk),
+        limits=RateLimiter(settings.rate_limit_live, settings.rate_limit_test),
     )
     document = openapi_document(ENDPOINTS)
 

@@ -32,6 +32,7 @@ SCOPE_KEY_ID = "paymentkit.key_id"
 KEY_CACHE_SECONDS = 2.0
 KEY_CACHE_MAX = 10_000
 MAX_SECRET_LENGTH = 200
+COMPONENT_CALLER = "component"  # whom rate limits count component-signed calls against
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ async def resolve_mode(call: Call) -> bool:
         )
     principal = await call.services.keys.authenticate(secret)
     call.key_id = principal.key_id
+    call.services.limits.take(principal.key_id, principal.livemode)
     asked = requested_livemode(query)
     if asked is not None and asked != principal.livemode:
         mode = "live" if asked else "test"
@@ -130,4 +132,6 @@ async def _component_mode(call: Call) -> bool:
         body=await call.json(),
     )
     asked = requested_livemode(call.query)
-    return True if asked is None else asked
+    livemode = True if asked is None else asked
+    call.services.limits.take(COMPONENT_CALLER, livemode)  # the Blocklet app: one caller
+    return livemode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from paymentkit.server.db.engine import (
@@ -12,6 +12,7 @@ from paymentkit.server.db.engine import (
     DEFAULT_STATEMENT_TIMEOUT,
     default_database_url,
 )
+from paymentkit.server.ratelimit import DEFAULT_LIVE_RATE, DEFAULT_TEST_RATE
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,14 @@ class Settings:
     keep_alive_timeout: int = 5
     # `serve`: connections (or running requests) per worker beyond which requests get a 503.
     max_connections: int = 500
+    # Requests per second per API key, per worker process (ratelimit.py); 0 for no limit. Read
+    # from the environment also when Settings is built directly (the test suite turns them off).
+    rate_limit_live: float = field(
+        default_factory=lambda: _rate("PAYMENTKIT_RATE_LIMIT_LIVE", DEFAULT_LIVE_RATE)
+    )
+    rate_limit_test: float = field(
+        default_factory=lambda: _rate("PAYMENTKIT_RATE_LIMIT_TEST", DEFAULT_TEST_RATE)
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -91,3 +100,16 @@ def _count(name: str, default: int) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise ValueError(f"{name} must be a whole number, 1 or more; not {raw!r}")
     return int(raw)
+
+
+def _rate(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be requests per second, 0 (no limit) or more; not {raw!r}")
+    return value

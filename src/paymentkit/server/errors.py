@@ -13,6 +13,7 @@ APIError
 ├── IdempotencyKeyReused    409 idempotency_key_reused
 ├── IdempotencyKeyInUse     409 idempotency_key_in_use
 ├── PayloadTooLarge         413 payload_too_large
+├── RateLimited             429 rate_limited          (with Retry-After; the key's bucket is empty)
 ├── InternalError           500 internal_error
 └── ServiceUnavailable      503 (with Retry-After; nothing was written, retrying is safe)
     ├── DatabaseBusy        503 database_busy         (SQLite: the write lock stayed taken)
@@ -90,6 +91,17 @@ class IdempotencyKeyInUse(APIError):
 class PayloadTooLarge(APIError):
     status = 413
     code = "payload_too_large"
+
+
+class RateLimited(APIError):
+    """The API key made more requests per second than its mode allows (ratelimit.py)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InternalError(APIError):

@@ -14,6 +14,7 @@ from paymentkit.server.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
     InternalError,
+    RateLimited,
     StatementTimeout,
 )
 from paymentkit.server.http import Endpoint
@@ -111,8 +112,9 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
 
 def _errors_by_status(errs: tuple[type[APIError], ...]) -> dict[int, list[str]]:
     grouped: dict[int, list[str]] = {}
-    # Any operation may meet a database that is busy, slow or out of reach (503, Retry-After).
-    anywhere = (InternalError, DatabaseBusy, StatementTimeout, DatabaseUnavailable)
+    # Any operation may meet a database that is busy, slow or out of reach (503, Retry-After),
+    # or a key past its rate (429, Retry-After).
+    anywhere = (RateLimited, InternalError, DatabaseBusy, StatementTimeout, DatabaseUnavailable)
     all_errors: tuple[type[APIError], ...] = (*errs, *anywhere)
     for err in all_errors:
         codes = grouped.setdefault(err.status, [])
