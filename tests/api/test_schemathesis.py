@@ -54,13 +54,18 @@ def fuzzed_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) 
 schema = schemathesis.openapi.from_dict(openapi_document(ENDPOINTS))
 
 
+def fuzz_settings(examples: int) -> settings:
+    """hypothesis settings of a schemathesis run: `examples` per operation, reproducible."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
+
+
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@fuzz_settings(EXAMPLES_PER_OPERATION)
 def test_no_operation_answers_5xx_or_off_schema(case: Any, fuzzed_app: Any) -> None:
     case.call_and_validate(
         app=fuzzed_app,

@@ -16,11 +16,10 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 
 from paymentkit.server.app import ENDPOINTS
 from paymentkit.server.openapi import openapi_document
-from tests.api.test_schemathesis import CHECKS
+from tests.api.test_schemathesis import CHECKS, fuzz_settings
 from tests.cli.test_serve import Server, the_printed_key
 from tests.conftest import new_postgres_schema
 
@@ -64,12 +63,7 @@ def test_the_description_tested_is_the_one_served(live: Live) -> None:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@fuzz_settings(EXAMPLES_PER_OPERATION)
 def test_the_live_server_never_answers_5xx_or_off_schema(case: Any, live: Live) -> None:
     case.call_and_validate(
         base_url=live.base,
