@@ -427,6 +427,8 @@ def _search(
         count, exact = paging.bounded_count(tx, text_sql, text_params)
     extra: set[int] = set()
     for sql, ps in prefixes:  # ids and DIDs: almost always no match, or one
+        if not exact:  # the count is a bound already; a 1-letter `cus_a…` range is 16,000 ids
+            break
         found = tx.all(f"{sql} LIMIT ?", (*ps, paging.EXACT_COUNT_MAX + 1))
         extra.update(int(r[0]) for r in found)
         exact = exact and len(found) <= paging.EXACT_COUNT_MAX
