@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -228,16 +228,22 @@ def _readable(path: str) -> None:
 
 
 @contextmanager
-def _open_input(path: str) -> Iterator[IO[bytes]]:
+def _open_binary(path: str, mode: str, dash: IO[bytes], failure: str) -> Iterator[IO[bytes]]:
+    """`path` opened in `mode` (`-` is `dash`); a file that cannot be opened is one Error:
+    line, `failure` followed by the system's reason."""
     if path == "-":
-        yield sys.stdin.buffer
+        yield dash
         return
     try:
-        source = open(path, "rb")  # noqa: SIM115  (closed below)
+        file = open(path, mode)  # noqa: SIM115  (closed below)
     except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
-    with source:
-        yield source
+        raise click.ClickException(f"{failure}: {exc.strerror}") from None
+    with file:
+        yield file
+
+
+def _open_input(path: str) -> AbstractContextManager[IO[bytes]]:
+    return _open_binary(path, "rb", sys.stdin.buffer, f"cannot read {path}")
 
 
 def _open_errors(path: str | None) -> Any:
@@ -316,14 +322,5 @@ def export_customers(
         )
 
 
-@contextmanager
-def _open_output(path: str) -> Iterator[IO[bytes]]:
-    if path == "-":
-        yield sys.stdout.buffer
-        return
-    try:
-        out = open(path, "wb")  # noqa: SIM115  (closed below)
-    except OSError as exc:
-        raise click.ClickException(f"--output: cannot write {path}: {exc.strerror}") from None
-    with out:
-        yield out
+def _open_output(path: str) -> AbstractContextManager[IO[bytes]]:
+    return _open_binary(path, "wb", sys.stdout.buffer, f"--output: cannot write {path}")
