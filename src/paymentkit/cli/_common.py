@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypedDict, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import click
 import httpx
@@ -25,6 +25,7 @@ from paymentkit.sdk import (
     PaymentKitError,
     PaymentKitObject,
 )
+from paymentkit.sdk._params import Paging as SDKPaging
 from paymentkit.sdk._transport import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
 R = TypeVar("R")
@@ -63,16 +64,6 @@ def connection_options(f: F) -> F:
     return f
 
 
-class PagingParams(TypedDict, total=False):
-    """The SDK's paging arguments of a list or search, those given."""
-
-    page: int
-    page_size: int
-    starting_after: str
-    ending_before: str
-    limit: int
-
-
 @dataclass(frozen=True)
 class Paging:
     """The paging options of a list or search command (None: not given)."""
@@ -85,9 +76,9 @@ class Paging:
     all_pages: bool = False
 
     @property
-    def params(self) -> PagingParams:
+    def params(self) -> SDKPaging:
         """The given options as the SDK's keyword arguments: `pk.customers.list(**p.params)`."""
-        params = PagingParams()
+        params = SDKPaging()
         if self.page is not None:
             params["page"] = self.page
         if self.page_size is not None:

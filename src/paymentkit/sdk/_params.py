@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final, TypedDict, final
+from typing import Any, Final, TypedDict, Unpack, final
 from urllib.parse import quote
 
 from paymentkit.sdk.types import Address, PaymentKitObject
@@ -82,14 +82,18 @@ def _json(value: Any) -> Any:
     return value
 
 
-def paging(
-    *,
-    page: int | None,
-    page_size: int | None,
-    starting_after: str | NotGiven,
-    ending_before: str | NotGiven,
-    limit: int | NotGiven,
-) -> tuple[tuple[str, str], ...]:
+class Paging(TypedDict, total=False):
+    """The paging keywords of every list and search: `page` (from 1) and `page_size`, or a
+    cursor — `starting_after` or `ending_before` an object id — and `limit` (see `paging`)."""
+
+    page: int | None
+    page_size: int | None
+    starting_after: str
+    ending_before: str
+    limit: int
+
+
+def paging(**given: Unpack[Paging]) -> tuple[tuple[str, str], ...]:
     """The paging parameters of a list or search: `page`/`pageSize`, or a cursor and `limit`.
 
     Only combinations the API always refuses are refused here (a `ValueError` before anything is
@@ -97,7 +101,8 @@ def paging(
     Ranges (`limit` 1–100, …) are left to the server, as for `page_size`.
     """
     cursors: dict[str, str] = {}
-    for name, value in (("starting_after", starting_after), ("ending_before", ending_before)):
+    for name in ("starting_after", "ending_before"):
+        value: object = given.get(name, NOT_GIVEN)
         if isinstance(value, NotGiven):
             continue
         if not isinstance(value, str) or not value.strip():
@@ -105,10 +110,14 @@ def paging(
         cursors[name] = value
     if len(cursors) > 1:
         raise ValueError("give starting_after or ending_before, not both")
+    page = given.get("page")
     if cursors and page is not None:
         raise ValueError(f"{next(iter(cursors))} and page cannot be used together")
-    size = None if isinstance(limit, NotGiven) else limit
-    return query(page=page, pageSize=page_size) + tuple(cursors.items()) + query(limit=size)
+    return (
+        query(page=page, pageSize=given.get("page_size"))
+        + tuple(cursors.items())
+        + query(limit=given.get("limit"))
+    )
 
 
 def query(

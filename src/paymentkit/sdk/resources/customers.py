@@ -3,6 +3,8 @@ customer's overdue invoices."""
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, delete, endpoint, get, get_page, post, put
 from paymentkit.sdk._pagination import Page
@@ -105,12 +107,7 @@ class Customers(Resource[K]):
     def search(
         self,
         query: str,
-        *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[Customer]]:
         """Customers whose id, DID, name, email or phone contains `query` (case-insensitive;
         `%`, `_` and `\\` match themselves), newest first. One page, chosen as for `list`;
@@ -118,29 +115,18 @@ class Customers(Resource[K]):
         return get_page(
             "/api/customers/search",
             Customer,
-            p.query(query=query)
-            + p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            ),
+            p.query(query=query) + p.paging(**paging),
         )
 
     @endpoint
     def list(
         self,
         *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
         did: str | None = None,
         email: str | None = None,
         metadata: p.MetadataFilter | None = None,
         order: str | None = None,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[Customer]]:
         """One page of customers, newest first unless `order` says otherwise.
 
@@ -155,12 +141,5 @@ class Customers(Resource[K]):
         return get_page(
             "/api/customers",
             Customer,
-            p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            )
-            + p.query(metadata, did=did, email=email, order=order),
+            p.paging(**paging) + p.query(metadata, did=did, email=email, order=order),
         )

@@ -3,6 +3,8 @@ mark_uncollectible and void."""
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from paymentkit.schemas.billing import InvoiceStatus
 from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, endpoint, get, get_page, post
@@ -84,16 +86,12 @@ class Invoices(Resource[K]):
     def list(
         self,
         *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
         customer_id: str | None = None,
         status: InvoiceStatus | None = None,
         currency_id: str | None = None,
         subscription_id: str | None = None,
         order: str | None = None,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[Invoice]]:
         """One page of invoices, newest first, filtered by customer, status, currency and/or
         subscription. `order`: `"created_at:ASC"` and the like (created_at, updated_at, id).
@@ -102,13 +100,7 @@ class Invoices(Resource[K]):
         return get_page(
             "/api/invoices",
             Invoice,
-            p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            )
+            p.paging(**paging)
             + p.query(
                 customer_id=customer_id,
                 status=status,

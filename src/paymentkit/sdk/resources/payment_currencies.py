@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, endpoint, get, get_page, post, put
 from paymentkit.sdk._pagination import Page
@@ -62,24 +64,13 @@ class PaymentCurrencies(Resource[K]):
     def list(
         self,
         *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
         order: str | None = None,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[PaymentCurrency]]:
         """One page of payment currencies, newest first. A page is `page`/`page_size`, or a cursor
         (`starting_after` or `ending_before` an id) and `limit`, as for `customers.list`."""
         return get_page(
             "/api/payment-currencies",
             PaymentCurrency,
-            p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            )
-            + p.query(order=order),
+            p.paging(**paging) + p.query(order=order),
         )

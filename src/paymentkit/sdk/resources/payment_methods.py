@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Unpack
 
 from paymentkit.schemas.billing import KnownMethodType
 from paymentkit.sdk import _params as p
@@ -70,24 +71,13 @@ class PaymentMethods(Resource[K]):
     def list(
         self,
         *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
         order: str | None = None,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[PaymentMethod]]:
         """One page of payment methods, newest first. A page is `page`/`page_size`, or a cursor
         (`starting_after` or `ending_before` an id) and `limit`, as for `customers.list`."""
         return get_page(
             "/api/payment-methods",
             PaymentMethod,
-            p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            )
-            + p.query(order=order),
+            p.paging(**paging) + p.query(order=order),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from paymentkit.schemas.billing import SubscriptionStatus
 from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, endpoint, get, get_page, post, put
@@ -47,14 +49,10 @@ class Subscriptions(Resource[K]):
     def list(
         self,
         *,
-        page: int | None = None,
-        page_size: int | None = None,
-        starting_after: str | NotGiven = NOT_GIVEN,
-        ending_before: str | NotGiven = NOT_GIVEN,
-        limit: int | NotGiven = NOT_GIVEN,
         customer_id: str | None = None,
         status: SubscriptionStatus | None = None,
         order: str | None = None,
+        **paging: Unpack[p.Paging],
     ) -> Spec[Page[Subscription]]:
         """One page of subscriptions, newest first, optionally of one customer and/or status.
         A page is `page`/`page_size`, or a cursor (`starting_after` or `ending_before` an id)
@@ -62,12 +60,5 @@ class Subscriptions(Resource[K]):
         return get_page(
             "/api/subscriptions",
             Subscription,
-            p.paging(
-                page=page,
-                page_size=page_size,
-                starting_after=starting_after,
-                ending_before=ending_before,
-                limit=limit,
-            )
-            + p.query(customer_id=customer_id, status=status, order=order),
+            p.paging(**paging) + p.query(customer_id=customer_id, status=status, order=order),
         )
