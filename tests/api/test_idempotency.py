@@ -144,6 +144,7 @@ def test_a_key_still_running_is_409_in_use(
     r = api.post("/api/customers", content=b"{}", headers=key_header("busy"))
     assert r.status_code == 409
     assert r.json()["code"] == "idempotency_key_in_use"
+    assert r.headers["Retry-After"] == "1"  # what the SDK waits before it tries again
     assert customer_count(api) == 0
 
 

@@ -135,7 +135,7 @@ REPLAYED = {"Idempotent-Replayed": "true"}
 
 
 def _error_headers(exc: errors.APIError) -> dict[str, str] | None:
-    if isinstance(exc, errors.ServiceUnavailable | errors.RateLimited):
+    if exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
     return None
 

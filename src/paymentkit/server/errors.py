@@ -11,7 +11,7 @@ APIError
 ├── ResourceExists          409 resource_exists
 ├── InvalidState            409 invalid_state
 ├── IdempotencyKeyReused    409 idempotency_key_reused
-├── IdempotencyKeyInUse     409 idempotency_key_in_use
+├── IdempotencyKeyInUse     409 idempotency_key_in_use (with Retry-After)
 ├── PayloadTooLarge         413 payload_too_large
 ├── RateLimited             429 rate_limited          (with Retry-After; the key's bucket is empty)
 ├── InternalError           500 internal_error
@@ -27,6 +27,8 @@ from __future__ import annotations
 class APIError(Exception):
     status = 500
     code = "internal_error"
+    # Seconds to wait before a retry, sent as `Retry-After` (None: no header).
+    retry_after: int | None = None
 
     def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(message)
@@ -86,6 +88,7 @@ class IdempotencyKeyReused(APIError):
 class IdempotencyKeyInUse(APIError):
     status = 409
     code = "idempotency_key_in_use"
+    retry_after = 1  # the first request is still running (or its lease is about to lapse)
 
 
 class PayloadTooLarge(APIError):
