@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 
 import anyio.to_thread
 
@@ -137,10 +137,7 @@ class Tx:
         try:
             self._cur.execute(_sql(sql, self.dialect), params)
         except Exception as exc:
-            violation = _unique_violation(exc)
-            if violation is not None:
-                raise violation from exc
-            raise
+            _raise_translated(exc)
 
     def one(self, sql: str, params: Params = ()) -> Row | None:
         self._run(sql, params)
@@ -166,10 +163,7 @@ class Tx:
         try:
             self._cur.executemany(_sql(sql, self.dialect), rows)
         except Exception as exc:
-            violation = _unique_violation(exc)
-            if violation is not None:
-                raise violation from exc
-            raise
+            _raise_translated(exc)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """PostgreSQL's COPY … FROM STDIN of `rows` into `table` (bulk loads)."""
@@ -510,6 +504,14 @@ def _deadline_check(conn: _SQLite) -> Callable[[], bool]:
 
 def _sqlite_busy(exc: sqlite3.OperationalError) -> bool:
     return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _raise_translated(exc: Exception) -> NoReturn:
+    """Re-raise a driver error, a unique-constraint violation as our own UniqueViolation."""
+    violation = _unique_violation(exc)
+    if violation is not None:
+        raise violation from exc
+    raise exc
 
 
 def _unique_violation(exc: Exception) -> UniqueViolation | None:
