@@ -3,8 +3,8 @@
 An ASGI server reports a closed client connection only through `receive()` (`http.disconnect`),
 and only to whoever calls it; a route busy in the database does not. `WatchDisconnect` becomes the
 only caller: it passes the body's messages on to the app as it asks for them and, once the body is
-read, keeps waiting for the disconnect, which sets the request's `engine.abandoned` event (the
-running transaction then cancels its statement, db/engine.py). After the answer is sent the server
+read, keeps waiting for the disconnect, which makes the request's `engine.Departure` (set in
+`engine.abandoned`) cancel the statements of its running transactions (db/engine.py). After the answer is sent the server
 reports a disconnect too; by then no transaction of the request is running.
 
 Only PostgreSQL's work can be cancelled this way: SQLite's runs inline on the event loop, which
@@ -18,7 +18,7 @@ import asyncio
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paymentkit.server.db.engine import abandoned
+from paymentkit.server.db.engine import Departure, abandoned
 
 
 class WatchDisconnect:
@@ -29,7 +29,7 @@ class WatchDisconnect:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        gone = asyncio.Event()
+        departure = Departure()
         # One message at a time: a body the app does not read is not buffered here.
         to_app, from_server = anyio.create_memory_object_stream[Message](1)
 
@@ -38,7 +38,7 @@ class WatchDisconnect:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        gone.set()
+                        await departure.leave()
                         return
                     await to_app.send(message)
 
@@ -48,7 +48,7 @@ class WatchDisconnect:
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 return {"type": "http.disconnect"}
 
-        token = abandoned.set(gone)
+        token = abandoned.set(departure)
         watcher = asyncio.get_running_loop().create_task(pump())
         try:
             await self.app(scope, app_receive, send)

@@ -21,7 +21,6 @@ after the pool has dropped its dead connections; otherwise it is 503 `database_u
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -58,9 +57,33 @@ DEFAULT_APPLICATION_NAME = "paymentkit"
 
 log = logging.getLogger("paymentkit")
 
-# Set by the request (server/disconnect.py) to an event that fires when its client has gone away;
-# a PostgreSQL transaction running for it then has its statement cancelled.
-abandoned: ContextVar[asyncio.Event | None] = ContextVar("abandoned", default=None)
+
+class Departure:
+    """A request's client going away (server/disconnect.py sets one per request in `abandoned`):
+    the PostgreSQL transactions running for the request register their `_Watch` here, and
+    `leave()` cancels their statements. No task waits per transaction."""
+
+    __slots__ = ("_watches", "gone")
+
+    def __init__(self) -> None:
+        self.gone = False
+        self._watches: set[_Watch] = set()
+
+    def add(self, watch: _Watch) -> None:
+        if self.gone:
+            watch.stopped = True  # it has no connection yet: it will run no statement
+        self._watches.add(watch)
+
+    def discard(self, watch: _Watch) -> None:
+        self._watches.discard(watch)
+
+    async def leave(self) -> None:
+        self.gone = True
+        for watch in list(self._watches):
+            await anyio.to_thread.run_sync(watch.cancel)
+
+
+abandoned: ContextVar[Departure | None] = ContextVar("abandoned", default=None)
 
 CLIENT_GONE = "The request was cancelled because the client closed its connection"
 
@@ -312,20 +335,15 @@ class Database:
                 pass
             # Another connection (usually another process) holds the lock: wait off the loop.
             return await anyio.to_thread.run_sync(self._run_sqlite_waiting, work, write)
-        gone = abandoned.get()
-        if gone is None:
+        departure = abandoned.get()
+        if departure is None:
             return await anyio.to_thread.run_sync(self._run_pg, work, None)
         watch = _Watch()
-
-        async def cancel_when_gone() -> None:
-            await gone.wait()
-            await anyio.to_thread.run_sync(watch.cancel)
-
-        canceller = asyncio.get_running_loop().create_task(cancel_when_gone())
+        departure.add(watch)
         try:
             return await anyio.to_thread.run_sync(self._run_pg, work, watch)
         finally:
-            canceller.cancel()
+            departure.discard(watch)
 
     def run_sync(self, work: Callable[[Tx], T], *, write: bool = False) -> T:
         """`transaction` for code without an event loop (the CLI): waits in this thread. Its
