@@ -80,6 +80,17 @@ def app_sk_from_env() -> str | None:
 
 
 def _seconds(name: str, default: float, *, zero: bool = True) -> float:
+    least = "0 or more" if zero else "more than 0"
+    return _number(name, default, zero=zero, meaning=f"a number of seconds, {least}")
+
+
+def _rate(name: str, default: float) -> float:
+    return _number(name, default, zero=True, meaning="requests per second, 0 (no limit) or more")
+
+
+def _number(name: str, default: float, *, zero: bool, meaning: str) -> float:
+    """The finite, non-negative number in variable `name` (0 only when `zero`), else `default`
+    when it is unset or empty; ValueError saying what it must be otherwise."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -88,8 +99,7 @@ def _seconds(name: str, default: float, *, zero: bool = True) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-        least = "0 or more" if zero else "more than 0"
-        raise ValueError(f"{name} must be a number of seconds, {least}; not {raw!r}")
+        raise ValueError(f"{name} must be {meaning}; not {raw!r}")
     return value
 
 
@@ -100,16 +110,3 @@ def _count(name: str, default: int) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise ValueError(f"{name} must be a whole number, 1 or more; not {raw!r}")
     return int(raw)
-
-
-def _rate(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be requests per second, 0 (no limit) or more; not {raw!r}")
-    return value

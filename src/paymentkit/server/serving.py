@@ -22,7 +22,8 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from paymentkit.server.config import Settings
-from paymentkit.server.http import encode
+from paymentkit.server.errors import InvalidRequest
+from paymentkit.server.http import encode, error_body
 from paymentkit.server.ids import new_id
 
 
@@ -71,14 +72,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         request_id = new_id("req")
-        body = encode(
-            {
-                "code": "invalid_request",
-                "error": "Invalid HTTP request: the request line or headers cannot be read",
-                "param": None,
-                "request_id": request_id,
-            }
-        )
+        exc = InvalidRequest("Invalid HTTP request: the request line or headers cannot be read")
+        body = encode(error_body(exc, request_id))
         content = [STATUS_LINE[400]]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
