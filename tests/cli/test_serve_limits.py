@@ -4,6 +4,7 @@ PAYMENTKIT_KEEP_ALIVE_TIMEOUT, and beyond PAYMENTKIT_MAX_CONNECTIONS a request g
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from pathlib import Path
@@ -111,3 +112,21 @@ def test_a_bad_limit_setting_is_one_clear_line(tmp_path: Path) -> None:
     assert result.output.strip().splitlines()[-1] == (
         "Error: PAYMENTKIT_STATEMENT_TIMEOUT must be a number of seconds, 0 or more; not 'soon'"
     )
+
+
+def test_a_request_the_parser_cannot_read_is_a_json_400(tmp_path: Path, servers: Start) -> None:
+    """An unknown method token never reaches the app; serve's protocol answers it in the API's
+    error shape (uvicorn's own answer is plain text)."""
+    server = servers(tmp_path, "--database-url", f"sqlite:///{tmp_path / 'pk.db'}")
+    sock = connect(server)
+    sock.sendall(b"FOO\x01 / HTTP/1.1\r\nHost: test\r\n\r\n")
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer
+    assert b"content-type: application/json" in head.lower()
+    error = json.loads(body)
+    assert error["code"] == "invalid_request" and error["param"] is None
+    assert error["request_id"].startswith("req_")
+    assert f"x-request-id: {error['request_id']}".encode() in head
