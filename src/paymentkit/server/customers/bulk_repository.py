@@ -153,12 +153,6 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
     return set(seq_of)
 
 
-_COUNT_CONFLICT = (
-    "ON CONFLICT (livemode, key, value, shard)"
-    " DO UPDATE SET n = customer_metadata_counts.n + excluded.n"
-)
-
-
 def _count_metadata(tx: Tx, livemode: bool, counts: Counter[tuple[str, str]]) -> None:
     """Add the chunk's customers to the per-value counts of metadata filters
     (repository.count_metadata), in one shard chosen at random and in (key, value) order, the
@@ -170,14 +164,14 @@ def _count_metadata(tx: Tx, livemode: bool, counts: Counter[tuple[str, str]]) ->
             "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
             " SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?,"
             " json_extract(value, '$[2]') FROM json_each(?) WHERE true ORDER BY key "
-            + _COUNT_CONFLICT,
+            + repo.METADATA_COUNT_CONFLICT,
             (livemode, shard, _json.encode([(k, v, n) for (k, v), n in pairs]).decode()),
         )
     else:
         tx.execute(
             "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
             " SELECT ?, k, v, ?, n FROM unnest(?::text[], ?::text[], ?::bigint[])"
-            " WITH ORDINALITY AS t(k, v, n, i) ORDER BY i " + _COUNT_CONFLICT,
+            " WITH ORDINALITY AS t(k, v, n, i) ORDER BY i " + repo.METADATA_COUNT_CONFLICT,
             (
                 livemode,
                 shard,
@@ -232,24 +226,12 @@ def export_batch(
 
 
 _NEWEST_FIRST = (paging.SortKey("created_at", True), paging.SortKey("seq", True))
-_META_NEWEST_FIRST = (
-    paging.SortKey("m0.created_at", True),
-    paging.SortKey("m0.customer_seq", True),
-)
 
 
 def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
     where, params = repo.conditions(tx, filters)
-    hint = ""
-    if tx.dialect == "sqlite":  # tell SQLite which index to walk (see repository._ORDER_INDEX)
-        if filters.did is not None:
-            index = "uq_customers_livemode_did"
-        elif filters.email is not None:
-            index = "ix_customers_email"
-        else:
-            index = "ix_customers_created"
-        hint = f"INDEXED BY {index}"
     request = paging.ListRequest(page=1, size=limit)
+    hint = repo.filter_hint(tx, filters)
     rows, _ = paging.walk(
         tx, "seq", "customers", where, params, _NEWEST_FIRST, request, after, hint=hint
     )
@@ -257,27 +239,6 @@ def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit:
 
 
 def _metadata_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
-    """Metadata filters alone: one range of ix_customer_metadata_filter (livemode, key, value,
-    created_at, customer_seq), which holds each live customer's created_at."""
-    (key, value), others = filters.metadata[0], filters.metadata[1:]
-    where = ["m0.livemode = ?", "m0.key = ?", "m0.value = ?"]
-    params: list[Any] = [filters.livemode, key, value]
-    for other_key, other_value in others:
-        where.append(
-            "EXISTS (SELECT 1 FROM customer_metadata m WHERE m.customer_seq = m0.customer_seq"
-            " AND m.key = ? AND m.value = ?)"
-        )
-        params.extend((other_key, other_value))
+    """Metadata filters alone: the list's own walk of ix_customer_metadata_filter."""
     request = paging.ListRequest(page=1, size=limit)
-    rows, _ = paging.walk(
-        tx,
-        "m0.customer_seq",
-        "customer_metadata m0",
-        where,
-        params,
-        _META_NEWEST_FIRST,
-        request,
-        after,
-        id_column="m0.customer_seq",
-    )
-    return [row[0] for row in rows]
+    return repo.metadata_seqs(tx, filters, _NEWEST_FIRST, request, after)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,6 +214,13 @@ def _metadata_of(tx: Tx, seq: int) -> list[Row]:
     return tx.all("SELECT key, value FROM customer_metadata WHERE customer_seq = ?", (seq,))
 
 
+# How an insert into customer_metadata_counts adds to a count that exists (also bulk imports').
+METADATA_COUNT_CONFLICT = (
+    "ON CONFLICT (livemode, key, value, shard)"
+    " DO UPDATE SET n = customer_metadata_counts.n + excluded.n"
+)
+
+
 def count_metadata(tx: Tx, livemode: bool, pairs: Iterable[tuple[str, str]], delta: int) -> None:
     """Add `delta` customers to each (key, value) count, in one shard chosen at random so that
     concurrent writers of a popular value do not all queue on one row."""
@@ -221,8 +228,7 @@ def count_metadata(tx: Tx, livemode: bool, pairs: Iterable[tuple[str, str]], del
     for key, value in pairs:
         tx.execute(
             "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (livemode, key, value, shard)"
-            " DO UPDATE SET n = customer_metadata_counts.n + excluded.n",
+            " VALUES (?, ?, ?, ?, ?) " + METADATA_COUNT_CONFLICT,
             (livemode, key, value, shard, delta),
         )
 
@@ -501,8 +507,7 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params, total=total)
         return _page(rows, more, total, True)
     if f.did is not None or f.email is not None:
-        index = "uq_customers_livemode_did" if f.did is not None else "ix_customers_email"
-        hint = _hint(tx, index)
+        hint = filter_hint(tx, f)
         count, exact = paging.bounded_count(
             tx, f"SELECT 1 FROM customers {hint} WHERE {' AND '.join(where)}", params
         )
@@ -512,11 +517,7 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         return _search(tx, f, f.search, where, params, walk, small)
     # metadata filters only
     (key, value), others = f.metadata[0], f.metadata[1:]
-    probe = " AND ".join(
-        ["m0.livemode = ? AND m0.key = ? AND m0.value = ?"]
-        + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
-    )
-    probe_params = [f.livemode, key, value, *(x for pair in others for x in pair)]
+    probe, probe_params = metadata_probe(f)
     if others:
         count, exact = paging.bounded_count(
             tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe}", probe_params
@@ -524,7 +525,8 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     else:  # one filter: its counter
         count, exact = metadata_count(tx, f.livemode, key, value), True
     if lead == "created_at":
-        return _metadata_walk(tx, keys, request, values, probe, probe_params, count, exact)
+        seqs, more = metadata_seqs(tx, f, keys, request, values)
+        return _page(by_seq(tx, seqs), more, count, exact)
     if small(count, exact):
         matching = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
         rows, more = walk(
@@ -539,18 +541,38 @@ def _page(rows: list[Row], more: bool, count: int, exact: bool) -> paging.Page[C
     return paging.Page([record(r) for r in rows], more, count, exact)
 
 
-def _metadata_walk(
+def filter_hint(tx: Tx, f: Filters) -> str:
+    """SQLite's hint for a walk in creation order under `f`'s did or email filter (their
+    index), or under none (the created index); see _ORDER_INDEX."""
+    if f.did is not None:
+        return _hint(tx, "uq_customers_livemode_did")
+    if f.email is not None:
+        return _hint(tx, "ix_customers_email")
+    return _hint(tx, _ORDER_INDEX["created_at"])
+
+
+def metadata_probe(f: Filters) -> tuple[str, list[Any]]:
+    """`f`'s metadata filters as conditions on `customer_metadata m0`: the first filter's rows
+    (a range of ix_customer_metadata_filter), each other filter an EXISTS on the same customer."""
+    (key, value), others = f.metadata[0], f.metadata[1:]
+    probe = " AND ".join(
+        ["m0.livemode = ? AND m0.key = ? AND m0.value = ?"]
+        + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
+    )
+    return probe, [f.livemode, key, value, *(x for pair in others for x in pair)]
+
+
+def metadata_seqs(
     tx: Tx,
+    f: Filters,
     keys: paging.Order,
     request: paging.ListRequest,
-    values: list[Any] | None,
-    probe: str,
-    probe_params: list[Any],
-    count: int,
-    exact: bool,
-) -> paging.Page[CustomerRecord]:
-    """Metadata filters in creation order: one range of ix_customer_metadata_filter, which holds
-    each live customer's created_at, then the page's customers by seq."""
+    values: Sequence[Any] | None,
+) -> tuple[list[int], bool]:
+    """The seqs of a page of the customers matching `f`'s metadata filters in creation order
+    (`keys` on created_at, then seq), and whether more follow: one range of
+    ix_customer_metadata_filter, which holds each live customer's created_at."""
+    probe, probe_params = metadata_probe(f)
     meta_keys = tuple(
         paging.SortKey(
             "m0.created_at" if k.column == "created_at" else "m0.customer_seq", k.descending
@@ -568,9 +590,7 @@ def _metadata_walk(
         values,
         id_column="m0.customer_seq",
     )
-    seqs = [row[0] for row in found]
-    rows = by_seq(tx, seqs)
-    return _page(rows, more, count, exact)
+    return [int(row[0]) for row in found], more
 
 
 def by_seq(tx: Tx, seqs: list[int]) -> list[Row]:
