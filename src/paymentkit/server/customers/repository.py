@@ -46,6 +46,7 @@ class CustomerRecord:
 
 
 _select_by_dialect: dict[str, str] = {}
+_columns_by_dialect: dict[str, str] = {}
 
 
 def _select(tx: Tx) -> str:
@@ -53,6 +54,15 @@ def _select(tx: Tx) -> str:
     if sql is None:
         sql = _select_by_dialect[tx.dialect] = _SELECT.format(balance=tx.money_out("balance"))
     return sql
+
+
+def _columns(tx: Tx) -> str:
+    """The column list of `_select`, for reads that name their own FROM (paging.walk)."""
+    columns = _columns_by_dialect.get(tx.dialect)
+    if columns is None:
+        columns = _select(tx)[len("SELECT ") : -len(" FROM customers")]
+        _columns_by_dialect[tx.dialect] = columns
+    return columns
 
 
 def record(row: Row) -> CustomerRecord:
@@ -472,7 +482,13 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
             tx, "customers", keys, request.cursor, where, params, _cursor_missing
         )
     lead = keys[0].column
-    columns = _select(tx)[len("SELECT ") : -len(" FROM customers")]
+    columns = _columns(tx)
+    mode_total: list[int] = []  # the mode's live customers, read once if a plan needs them
+
+    def customers_in_mode() -> int:
+        if not mode_total:
+            mode_total.append(live_count(tx, f.livemode))
+        return mode_total[0]
 
     def walk(
         hint: str,
@@ -500,10 +516,10 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     def small(count: int, exact: bool) -> bool:
         """Whether reading every match beats walking the order index until the page fills:
         n matches among the mode's N customers cost n reads, a walk about (size + 1) * N / n."""
-        return exact and count * count <= (request.size + 1) * live_count(tx, f.livemode)
+        return exact and count * count <= (request.size + 1) * customers_in_mode()
 
     if f.none:
-        total = live_count(tx, f.livemode)
+        total = customers_in_mode()
         rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params, total=total)
         return _page(rows, more, total, True)
     if f.did is not None or f.email is not None:
