@@ -192,7 +192,7 @@ class Call:
             return work
 
         def spend_then_work(tx: Tx) -> T:
-            signature_replays.spend(tx, use)
+            self.spend_signature(tx)
             return work(tx)
 
         return spend_then_work
