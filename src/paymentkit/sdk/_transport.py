@@ -8,9 +8,10 @@ the mapping of error answers to exceptions — then the two small transports ove
 Retries: a connection error, a timeout, a 429, a 5xx or a 409 `idempotency_key_in_use` (the same
 key's first request still runs on the server, or its claim awaits takeover after a crash) is
 retried up to `max_retries` times with capped exponential backoff and full jitter (when the answer
-has `Retry-After`, that wait instead, up to a minute). No other answer is retried. Every POST, PUT and DELETE carries an `Idempotency-Key`
-— the caller's, or a random one made once per call — and its retries send the same key, so the
-server runs a retried write at most once and replays its first answer.
+has `Retry-After`, that wait instead, up to a minute). No other answer is retried. Every POST,
+PUT and DELETE carries an `Idempotency-Key` — the caller's, or a random one made once per call —
+and its retries send the same key, so the server runs a retried write at most once and replays
+its first answer.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Request rate limits per API key: a token bucket for each key, in each worker process.
 
 A key may make `rate` requests per second on average, in bursts of up to `rate` at once (the
-bucket holds one second of requests, and at least one). A request that finds the bucket empty is refused with 429
-`rate_limited` and `Retry-After`, the whole seconds until a token is back; it costs nothing else.
+bucket holds one second of requests, and at least one). A request that finds the bucket empty
+is refused with 429 `rate_limited` and `Retry-After`, the whole seconds until a token is back;
+it costs nothing else.
 The defaults follow Stripe's: 100 requests per second in live mode, 25 in test mode.
 
 The buckets live in the worker's memory: with N workers (or N machines) a key may make up to N
