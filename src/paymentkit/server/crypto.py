@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from paymentkit.server.files import create_private_file
+
 ENV = "PAYMENTKIT_SECRET_KEY"
 KEY_FILE = "secret.key"
 
@@ -53,11 +55,9 @@ def load_or_create_key(key_file: Path) -> str:
         return configured
     if key_file.exists():
         return key_file.read_text().strip()
-    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
+    fd = create_private_file(key_file)
+    if fd is None:  # another process made it first
         return key_file.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")

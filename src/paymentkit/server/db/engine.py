@@ -39,6 +39,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 import anyio.to_thread
 
 from paymentkit.server import errors
+from paymentkit.server.files import create_private_file
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -132,15 +133,11 @@ def default_database_url() -> str:
 
 
 def create_sqlite_file(path: Path) -> None:
-    """Make a missing database file with mode 0600 (and its missing folder 0700), so that only
-    its owner can read the data: SQLite gives the -wal and -shm files the database file's mode.
-    An existing file or folder keeps the mode it has."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)  # an empty file is an empty database to SQLite
+    """Make a missing database file private (`create_private_file`): SQLite gives the -wal and
+    -shm files the database file's mode."""
+    fd = create_private_file(path)
+    if fd is not None:
+        os.close(fd)  # an empty file is an empty database to SQLite
 
 
 class Tx:
