@@ -144,6 +144,19 @@ def app_client(database_url: str, db: Database) -> Iterator[TestClient]:
         yield client
 
 
+@contextlib.contextmanager
+def app_on(db: Database, url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """A client of an app on `db` (built with the caller's options) and a test-mode key's
+    headers; `db` is closed afterwards."""
+    try:
+        headers = {"Authorization": f"Bearer {make_key(db, False)}"}
+        app = create_app(Settings(database_url=url), db=db)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client, headers
+    finally:
+        db.close()
+
+
 def make_key(db: Database, livemode: bool) -> str:
     _, secret = db.run_sync(lambda tx: keys.create(tx, livemode, "test"), write=True)
     return secret

@@ -21,13 +21,12 @@ import anyio
 import psycopg
 import pytest
 import uvicorn
-from starlette.testclient import TestClient
 
 from paymentkit.server import errors
 from paymentkit.server.app import create_app
 from paymentkit.server.config import Settings
 from paymentkit.server.db.engine import Database
-from tests.conftest import _truncate_postgres, make_key
+from tests.conftest import _truncate_postgres, app_on, make_key
 
 WAIT = 30.0  # seconds a condition may take before the test fails (never a measured duration)
 SLOW_SQL = (
@@ -79,17 +78,6 @@ def customers_locked(url: str) -> Iterator[None]:
             yield
         finally:
             holder.rollback()
-
-
-@contextmanager
-def app_on(db: Database, url: str) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    try:
-        headers = {"Authorization": f"Bearer {make_key(db, False)}"}
-        app = create_app(Settings(database_url=url), db=db)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield client, headers
-    finally:
-        db.close()
 
 
 @pytest.mark.postgres

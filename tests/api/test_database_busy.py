@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from paymentkit.server.app import create_app
 from paymentkit.server.config import Settings
 from paymentkit.server.db.engine import Database
-from tests.conftest import make_key
+from tests.conftest import app_on
 
 HOLD_LOCK = """
 import sqlite3, sys
@@ -52,18 +52,6 @@ def write_lock_held_elsewhere(path: Path) -> Iterator[None]:
         holder.wait(timeout=30)
 
 
-@contextmanager
-def sqlite_app(url: str, **db_options: Any) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    db = Database(url, **db_options)
-    try:
-        headers = {"Authorization": f"Bearer {make_key(db, False)}"}
-        app = create_app(Settings(database_url=url), db=db)
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield client, headers
-    finally:
-        db.close()
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "paymentkit.db"
@@ -76,7 +64,7 @@ def db_path(url: str) -> Path:
 
 
 def test_reads_and_healthz_are_answered_while_a_write_waits_for_the_lock(sqlite_url: str) -> None:
-    with sqlite_app(sqlite_url, lock_timeout=120) as (client, headers):
+    with app_on(Database(sqlite_url, lock_timeout=120), sqlite_url) as (client, headers):
         existing = client.post("/api/customers", headers=headers, json={"name": "Ada"}).json()
         with write_lock_held_elsewhere(db_path(sqlite_url)):
             answers: list[Any] = []
@@ -107,7 +95,7 @@ def test_reads_and_healthz_are_answered_while_a_write_waits_for_the_lock(sqlite_
 def test_a_write_that_cannot_get_the_lock_is_503_database_busy_and_changes_nothing(
     sqlite_url: str,
 ) -> None:
-    with sqlite_app(sqlite_url, lock_timeout=0.3) as (client, headers):
+    with app_on(Database(sqlite_url, lock_timeout=0.3), sqlite_url) as (client, headers):
         ada = client.post("/api/customers", headers=headers, json={"name": "Ada"}).json()
         with write_lock_held_elsewhere(db_path(sqlite_url)):
             attempts = [

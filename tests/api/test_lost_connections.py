@@ -19,13 +19,13 @@ from starlette.testclient import TestClient
 
 from paymentkit.server.db.engine import Database
 from tests.api.test_bounded_work import (
-    app_on,
     backends,
     customers_locked,
     named,
     pg_url,
     wait_until,
 )
+from tests.conftest import app_on
 
 pytestmark = pytest.mark.postgres
 __all__ = ["pg_url"]  # the fixture
