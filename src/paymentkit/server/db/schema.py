@@ -286,6 +286,149 @@ component_signatures = Table(
 )
 Index("ix_component_signatures_expires_at", component_signatures.c.expires_at)
 
+# -- events and webhooks (migration 0008) -----------------------------------------------------
+
+# The transactional outbox: one row per change, inserted by the change's own transaction
+# (server/events/outbox.py). `data` is the JSON of {"object": ..., "previous_attributes": ...};
+# `pending_webhooks` counts the deliveries of it still running. Kept `event_retention_days`.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("api_version", String(32), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(32), nullable=False),
+    Column("data", Text(), nullable=False),
+    Column("request_id", String(32), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("requested_by", String(32), nullable=True),
+    Column("pending_webhooks", Integer(), nullable=False, server_default=text("0")),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index("ix_events_list", events.c.livemode, events.c.created_at, events.c.seq)
+Index("ix_events_type", events.c.livemode, events.c.type, events.c.created_at, events.c.seq)
+Index("ix_events_object", events.c.livemode, events.c.object_id, events.c.created_at, events.c.seq)
+Index("ix_events_created_at", events.c.created_at)  # pruning, across modes
+
+# Webhook endpoints. The signing secret is stored encrypted (Fernet, as payment-method settings);
+# after a rotation the previous secret keeps signing until `previous_secret_expires_at` (ms).
+# `failing_since` is when the current unbroken run of failed attempts began (NULL after a success).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column("url", Text(), nullable=False),
+    Column("description", Text(), nullable=True),
+    Column("enabled_events", Text(), nullable=False),
+    Column("metadata", Text(), nullable=False, server_default=text("'{}'")),
+    Column("status", String(16), nullable=False),
+    Column("api_version", String(32), nullable=False),
+    Column("created_via", String(16), nullable=False),
+    Column("secret_encrypted", Text(), nullable=False),
+    Column("previous_secret_encrypted", Text(), nullable=True),
+    Column("previous_secret_expires_at", BigInteger(), nullable=True),
+    Column("failing_since", BigInteger(), nullable=True),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index(
+    "ix_webhook_endpoints_list",
+    webhook_endpoints.c.livemode,
+    webhook_endpoints.c.created_at,
+    webhook_endpoints.c.seq,
+)
+
+# One row per (event, endpoint) to deliver, made with the event (or by a resend). `status`:
+# pending, succeeded, failed (gave up). A worker claims a pending row by writing its `lease_owner`
+# and `lease_until` (ms), sends outside any transaction and records the result only while the lease
+# is still its own; a worker killed mid-send leaves a lease that lapses, and the row is sent again
+# with the same webhook-id. Per endpoint, an object's rows go out in `seq` order: a row waits while
+# an earlier pending row of the same (endpoint, object) exists.
+_pending = text("status = 'pending'")
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("event_seq", Seq, ForeignKey("events.seq", ondelete="CASCADE"), nullable=False),
+    Column(
+        "endpoint_seq",
+        Seq,
+        ForeignKey("webhook_endpoints.seq", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("object_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False, server_default=text("0")),
+    Column("next_attempt_at", BigInteger(), nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger(), nullable=True),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("updated_at", BigInteger(), nullable=False),
+)
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
+    webhook_deliveries.c.seq,
+    sqlite_where=_pending,
+    postgresql_where=_pending,
+)
+Index(
+    "ix_webhook_deliveries_queue",
+    webhook_deliveries.c.endpoint_seq,
+    webhook_deliveries.c.object_id,
+    webhook_deliveries.c.seq,
+    sqlite_where=_pending,
+    postgresql_where=_pending,
+)
+Index("ix_webhook_deliveries_event", webhook_deliveries.c.event_seq)
+
+# Every attempt of a delivery, as GET /api/webhook-endpoints/{id}/attempts shows it.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("livemode", Boolean(), nullable=False),
+    Column(
+        "delivery_seq",
+        Seq,
+        ForeignKey("webhook_deliveries.seq", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("endpoint_seq", Seq, nullable=False),
+    Column("event_id", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response_status", Integer(), nullable=True),
+    Column("response_body", Text(), nullable=True),
+    Column("duration_ms", Integer(), nullable=False),
+    Column("error", Text(), nullable=True),
+    Column("retry_count", Integer(), nullable=False),
+    Column("created_at", BigInteger(), nullable=False),
+)
+Index(
+    "ix_webhook_attempts_endpoint",
+    webhook_attempts.c.endpoint_seq,
+    webhook_attempts.c.created_at,
+    webhook_attempts.c.seq,
+)
+Index("ix_webhook_attempts_delivery", webhook_attempts.c.delivery_seq)
+
+# Named leases between processes (the SQLite delivery lease: one delivering process at a time).
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("lease_until", BigInteger(), nullable=False),
+)
+
 # Made by migrations outside this metadata because they are dialect-specific (ARCHITECTURE.md,
 # "Storage decisions"): on SQLite one FTS5 trigram table per mode holding the live customers'
 # search_text (with the shadow tables FTS5 keeps); on PostgreSQL the pg_trgm GIN index (only where
