@@ -126,6 +126,7 @@ async def customer_list(page: Page) -> Response:
     result: CustomerList | None = None
     listing: Listing | None = None
     values = {name: (page.query(name) or "").strip() for name in FILTERS}
+    values["pageSize"] = PAGE_SIZES[0]
     try:
         listing = _listing(page)
         values = listing.values
