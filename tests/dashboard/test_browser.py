@@ -9,6 +9,7 @@ PAYMENTKIT_REQUIRE_BROWSER=1 (set by .ci/run), where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -38,10 +39,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
 WIDTHS = (1280, 375)
 
 
-try:
+with contextlib.suppress(ImportError):  # skipped below, or failed where it is required
     from playwright.sync_api import expect, sync_playwright
-except ImportError:  # skipped below, or failed where the browser is required
-    pass
 
 
 def _missing() -> str | None:
