@@ -3,6 +3,8 @@ page first, then the API's own transition; refusals shown on that page. Both dat
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.api.billing.helpers import (
@@ -156,3 +158,27 @@ def test_resend_an_event(signed_in: Visitor, api: API) -> None:
     assert r.headers["location"] == f"/dashboard/customers/{b.customer['id']}?notice=resent#events"
     r = signed_in.post("/dashboard/events/evt_missing/resend", {"back": "https://evil.example/"})
     assert r.status_code == 404
+
+
+def test_the_same_payment_form_sent_twice_pays_once(signed_in: Visitor, api: API) -> None:
+    b = Billing(api)
+    invoice = uncollectible(api, b.invoice("5000"))
+    confirm = signed_in.get(f"/dashboard/invoices/{invoice['id']}/pay")
+    key = re.search(r'name="form_key" value="([^"]+)"', confirm.text)
+    assert key is not None
+    form = {"amount": "10", "form_key": key.group(1)}
+    first = signed_in.post(f"/dashboard/invoices/{invoice['id']}/pay", form)
+    second = signed_in.post(f"/dashboard/invoices/{invoice['id']}/pay", form)
+    assert first.status_code == second.status_code == 303
+    assert get_invoice(api, invoice["id"])["amount_paid"] == "1000"
+    # a refused form frees its key: the corrected one goes through
+    again = signed_in.get(f"/dashboard/invoices/{invoice['id']}/pay")
+    fresh = re.search(r'name="form_key" value="([^"]+)"', again.text).group(1)  # type: ignore[union-attr]
+    bad = signed_in.post(
+        f"/dashboard/invoices/{invoice['id']}/pay", {"amount": "999", "form_key": fresh}
+    )
+    assert bad.status_code == 400
+    ok = signed_in.post(
+        f"/dashboard/invoices/{invoice['id']}/pay", {"amount": "5", "form_key": fresh}
+    )
+    assert ok.status_code == 303 and get_invoice(api, invoice["id"])["amount_paid"] == "1500"

@@ -9,6 +9,7 @@ like `Call.write`, so the events it records say who asked.
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from paymentkit.server.dashboard import rules, sessions
 from paymentkit.server.dashboard.sessions import Session
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.events.outbox import Origin
+from paymentkit.server.idempotency import service as idempotency
 from paymentkit.server.ids import iso_ms
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ HTMX = "htmx-2.0.11.min.js"
 LOGIN = "/dashboard/login"
 HOME = "/dashboard/"
 FORM_MAX_BYTES = 64 * 1024
+FORM_KEY_PREFIX = "dashboard_form_"  # a form's one-time key, beside the API's Idempotency-Keys
 FORM_MAX_FIELDS = 300
 # Pages hold customer data and forms hold the CSRF token: nothing is cached or framed, and
 # only the dashboard's own files run (htmx is told not to add inline styles). The one hash is
@@ -135,6 +138,36 @@ class Page:
             return work(tx)
 
         return await self.services.db.transaction(marked, write=True)
+
+    async def write_once(self, form_key: str | None, work: Callable[[Tx], T]) -> T | None:
+        """`write` under the form's one-time key, kept in the API's Idempotency-Key store: a
+        form sent twice (a double click without JavaScript) runs once, and the repeat answers
+        None. A refusal releases the key (the page shows the form again with a new one)."""
+        if not form_key or len(form_key) > sessions.TOKEN_MAX:
+            return await self.write(work)
+        db = self.services.db
+        key = idempotency.check_key(FORM_KEY_PREFIX + form_key)
+        print_ = idempotency.fingerprint("POST", self.request.url.path, b"", b"")
+        outcome = await idempotency.claim(db, self.livemode, key, print_)
+        if isinstance(outcome, idempotency.Replay):
+            return None
+        claim = outcome
+
+        def work_and_store(tx: Tx) -> T:
+            result = work(tx)
+            idempotency.complete_in(tx, claim, 303, b"{}")
+            return result
+
+        try:
+            result = await self.write(work_and_store)
+            claim.done = True
+            return result
+        except BaseException:
+            with contextlib.suppress(errors.ServiceUnavailable):
+                await idempotency.release(db, claim)
+            raise
+        finally:
+            claim.stop()
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = TEMPLATES.get_template(template).render(

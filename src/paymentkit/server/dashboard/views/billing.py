@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from paymentkit.server import errors
-from paymentkit.server.dashboard import rules
+from paymentkit.server.dashboard import rules, sessions
 from paymentkit.server.dashboard.views.customers import ACTION_LABELS, ACTIONS
 from paymentkit.server.dashboard.web import HOME, Page, pages, redirect
 from paymentkit.server.db.engine import Tx
@@ -52,6 +52,7 @@ async def _confirm(
         action=action,
         label=ACTION_LABELS[action],
         amount=amount,
+        form_key=sessions.new_token(),
         error=error,
         error_field=rules.field_of(error.param) if error else None,
     )
@@ -78,7 +79,13 @@ async def run_action(page: Page) -> Response:
         return invoices.pay(tx, livemode, invoice_id, amount)
 
     try:
-        invoice = await page.write(work)
+        # A payment is the one action that a second run would repeat (the others refuse it).
+        if action != "pay":
+            invoice = await page.write(work)
+        elif (paid := await page.write_once(page.form.get("form_key"), work)) is not None:
+            invoice = paid
+        else:  # the same form again: its payment is recorded already
+            invoice = await page.read(lambda tx: invoices.retrieve(tx, livemode, invoice_id))
     except (errors.InvalidRequest, errors.InvalidState) as exc:
         return await _confirm(page, action, exc.status, exc)
     return redirect(_customer_page(invoice.customer_id), notice=action)
