@@ -30,6 +30,28 @@ ALLOW_PRIVATE_ENV = "PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE"
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 _METADATA = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are an IPv4 address
+# IANA's special-purpose ranges that are not globally reachable, named here as well so the
+# decision does not depend on which Python's `ipaddress` tables are installed (3.11 lets
+# 192.0.0.8, for one, pass as global). Whole blocks: no webhook receiver lives in them.
+_SPECIAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "100::/64",
+        "64:ff9b:1::/48",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+    )
+)
 
 
 def refusal(address: str | IPAddress) -> str | None:
@@ -64,6 +86,8 @@ def refusal(address: str | IPAddress) -> str | None:
         return "a private address"
     if ip.is_reserved:
         return "a reserved address"
+    if any(ip in network for network in _SPECIAL if network.version == ip.version):
+        return "a special-purpose address"
     if not ip.is_global:
         return "an address that is not publicly routable"
     return None

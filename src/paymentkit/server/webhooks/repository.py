@@ -3,6 +3,7 @@ deliveries when it stops taking them."""
 
 from __future__ import annotations
 
+import codecs
 from collections import Counter
 from typing import Any
 
@@ -193,7 +194,9 @@ def _kept_body(body: bytes | str | None) -> str | None:
     if body is None:
         return None
     raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
-    return _clean(raw[:RESPONSE_BODY_MAX].decode("utf-8", "replace"))
+    # Not final: a character the cut splits is left out rather than turned into U+FFFD.
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    return _clean(decoder.decode(raw[:RESPONSE_BODY_MAX], final=False))
 
 
 def _clean(text: str) -> str:

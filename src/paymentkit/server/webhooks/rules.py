@@ -42,7 +42,10 @@ def url(value: str) -> str:
         raise InvalidRequest(f"url must be at most {URL_MAX} characters", "url")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
         raise InvalidRequest("url may not contain spaces or control characters", "url")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # brackets of an IPv6 host not closed, NFKC tricks in the host
+        raise InvalidRequest(f"url cannot be read: {exc}", "url") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidRequest("url must be an http:// or https:// URL", "url")
     if "@" in parts.netloc:
