@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paymentkit.schemas.webhooks import API_VERSION, URL_MAX, WebhookEndpointCreate
+from paymentkit.schemas.webhooks import URL_MAX, WebhookEndpointCreate
 from paymentkit.schemas.webhooks import WebhookEndpointUpdate as Update
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.errors import InvalidRequest
@@ -133,7 +133,7 @@ def test_draft_defaults() -> None:
     d = rules.draft(create())
     assert (d.status, d.api_version, d.description, d.metadata) == (
         "enabled",
-        API_VERSION,
+        "2023-09-05",
         None,
         {},
     )

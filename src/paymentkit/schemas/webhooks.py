@@ -11,8 +11,6 @@ from msgspec import UNSET, UnsetType
 
 from paymentkit.schemas.common import ListPage, Metadata, MetadataMap
 
-# The version every event is rendered in (Payment Kit's own api_version); an endpoint may name it.
-API_VERSION = "2023-09-05"
 URL_MAX = 2048
 EVENT_NAME_MAX = 64
 # Payment Kit's event types (server/events/event_types.txt) and "*", each once.
@@ -40,7 +38,11 @@ EnabledEvents = Annotated[
 ]
 ApiVersion = Annotated[
     str,
-    msgspec.Meta(max_length=32, description=f"Only {API_VERSION}", examples=[API_VERSION]),
+    msgspec.Meta(
+        max_length=32,
+        description="The version events are rendered in (Payment Kit's 2023-09-05, the only one)",
+        examples=["2023-09-05"],
+    ),
 ]
 MetadataInput = MetadataMap | None | UnsetType
 

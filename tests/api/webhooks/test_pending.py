@@ -135,3 +135,19 @@ def test_only_enabled_subscribed_endpoints_are_fanned_out_to(hooks: API, db: Dat
     body(hooks.put(f"{PATH}/{paid['id']}", json={"enabled_events": ["customer.created"]}), 200)
     assert fan_out("invoice.paid") == seqs[:1]
     assert fan_out("customer.created") == seqs
+
+
+def test_the_outbox_fans_out_to_endpoints_made_here_and_disabling_settles_it(
+    hooks: API, db: Database
+) -> None:
+    every = make_endpoint(hooks)
+    customers_only = make_endpoint(hooks, enabled_events=["customer.created"])
+    make_endpoint(hooks, enabled_events=["invoice.paid"])
+    customer = body(hooks.post("/api/customers", json={"name": "Ada"}), 201)
+    (event,) = body(hooks.get("/api/events", params={"object_id": customer["id"]}), 200)["list"]
+    assert event["type"] == "customer.created" and event["pending_webhooks"] == 2
+    body(hooks.put(f"{PATH}/{every['id']}", json={"status": "disabled"}), 200)
+    assert body(hooks.get(f"/api/events/{event['id']}"), 200)["pending_webhooks"] == 1
+    body(hooks.delete(f"{PATH}/{customers_only['id']}"), 200)
+    assert body(hooks.get(f"/api/events/{event['id']}"), 200)["pending_webhooks"] == 0
+    assert delivery_statuses(db, endpoint_seq(db, every["id"])) == ["failed"]

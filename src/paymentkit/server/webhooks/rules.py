@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from msgspec import UnsetType
 
 from paymentkit.schemas.webhooks import (
-    API_VERSION,
     URL_MAX,
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
@@ -21,6 +20,7 @@ from paymentkit.server import validation
 from paymentkit.server.errors import InvalidRequest
 from paymentkit.server.events import types
 
+API_VERSION = types.API_VERSION
 DESCRIPTION_MAX = 1000
 CREATED_VIA = "api"
 STATUSES = ("enabled", "disabled")
