@@ -151,3 +151,33 @@ def test_the_outbox_fans_out_to_endpoints_made_here_and_disabling_settles_it(
     body(hooks.delete(f"{PATH}/{customers_only['id']}"), 200)
     assert body(hooks.get(f"/api/events/{event['id']}"), 200)["pending_webhooks"] == 0
     assert delivery_statuses(db, endpoint_seq(db, every["id"])) == ["failed"]
+
+
+def test_enabling_again_or_a_new_url_restarts_the_failure_clock(hooks: API, db: Database) -> None:
+    e = make_endpoint(hooks)
+
+    def failing_since() -> object:
+        return db.run_sync(
+            lambda tx: tx.scalar(
+                "SELECT failing_since FROM webhook_endpoints WHERE id = ?", (e["id"],)
+            )
+        )
+
+    def start_failing() -> None:
+        db.run_sync(
+            lambda tx: tx.execute(
+                "UPDATE webhook_endpoints SET failing_since = 1 WHERE id = ?", (e["id"],)
+            ),
+            write=True,
+        )
+
+    start_failing()
+    body(hooks.put(f"{PATH}/{e['id']}", json={"description": "still failing"}), 200)
+    assert failing_since() == 1
+    body(hooks.put(f"{PATH}/{e['id']}", json={"url": "http://localhost:9/fixed"}), 200)
+    assert failing_since() is None
+    start_failing()
+    body(hooks.put(f"{PATH}/{e['id']}", json={"status": "disabled"}), 200)
+    assert failing_since() == 1
+    body(hooks.put(f"{PATH}/{e['id']}", json={"status": "enabled"}), 200)
+    assert failing_since() is None
