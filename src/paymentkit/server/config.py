@@ -46,6 +46,12 @@ class Settings:
     rate_limit_test: float = field(
         default_factory=lambda: _rate("PAYMENTKIT_RATE_LIMIT_TEST", DEFAULT_TEST_RATE)
     )
+    # Webhook URLs may reach loopback, private, link-local and other non-public addresses
+    # (server/webhooks/addresses.py): for development and tests, never for a shared server. Read
+    # from the environment also when Settings is built directly, as the rate limits are.
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _flag("PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE")
+    )
 
     # Days an event is kept (then pruned in the background, with its deliveries and attempts).
     event_retention_days: int = 30
@@ -105,6 +111,20 @@ def _number(name: str, default: float, *, zero: bool, meaning: str) -> float:
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
         raise ValueError(f"{name} must be {meaning}; not {raw!r}")
     return value
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    """1/true/yes/on or 0/false/no/off (any case) in variable `name`, else `default` when it is
+    unset or empty; ValueError saying what it must be otherwise."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true or false); not {raw!r}")
 
 
 def _count(name: str, default: int) -> int:
