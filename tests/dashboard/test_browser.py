@@ -106,7 +106,14 @@ class Setup:
 
 
 @pytest.fixture
-def setup(database: str, tmp_path: Path, servers: Start) -> Iterator[Setup]:  # noqa: F811
+def setup(
+    database: str,
+    tmp_path: Path,
+    servers: Start,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Setup]:
+    # Endpoints on this machine (nothing is delivered in these tests).
+    monkeypatch.setenv("PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE", "1")
     upgrade(database)
     db = Database(database)
     try:
@@ -238,12 +245,31 @@ def test_the_everyday_jobs_in_a_browser(browser: Any, setup: Setup, database: st
     summary = s.get(f"/api/customers/{ada['id']}/overdue/invoices")["summary"]
     assert summary[data["usd"]["id"]]["amount"] == "3750"
 
-    # Resend an event from the timeline.
-    before = s.get("/api/events", object_id=ada["id"])["list"][0]
-    page.locator("#events li").first.get_by_role("button", name="Resend").click()
-    page.wait_for_url("**notice=resent**")
+    # Add a webhook endpoint: its secret is shown once.
+    page.get_by_role("link", name="Webhooks").click()
+    page.wait_for_url("**/dashboard/webhooks")
+    assert "No endpoints in test mode yet" in page.locator("main").inner_text()
+    page.get_by_label("URL").fill("http://127.0.0.1:9/hooks")
+    page.get_by_label("every event (*)").check()
+    page.get_by_role("button", name="Add endpoint").click()
+    page.locator(".secret").wait_for()
+    secret = page.locator(".secret .copyable code").inner_text()
+    assert secret.startswith("whsec_")
+    shoot(page, "webhooks", database)
+    endpoint = s.get("/api/webhook-endpoints")["list"][0]
+    assert endpoint["url"] == "http://127.0.0.1:9/hooks" and endpoint["enabled_events"] == ["*"]
+    page.reload()
+    assert secret not in page.content()
+
+    # Resend an event from the customer's timeline: queued for the endpoint again.
+    page.goto(s.base + f"/dashboard/customers/{ada['id']}")
+    newest = page.locator("#events .timeline > li").first
+    before = s.get(f"/api/events/{newest.locator('.id code').inner_text()}")
+    newest.get_by_role("button", name="Resend").click()
+    page.wait_for_url(re.compile(r".*notice=resent(#events)?$"))
     assert "queued for delivery again" in page.locator(".notice").inner_text()
-    assert s.get(f"/api/events/{before['id']}")["id"] == before["id"]
+    after = s.get(f"/api/events/{before['id']}")
+    assert after["pending_webhooks"] == before["pending_webhooks"] + 1
 
     # Copy an id with one click.
     context.grant_permissions(["clipboard-read", "clipboard-write"])

@@ -158,3 +158,18 @@ def test_customer_changes() -> None:
 )
 def test_local_path(target: str | None, ok: bool) -> None:
     assert rules.local_path(target, "/dashboard/") == (target if ok else "/dashboard/")
+
+
+@pytest.mark.parametrize(
+    ("param", "field"),
+    [
+        (None, None),
+        ("email", "email"),
+        ("address.country", "address.country"),
+        ("metadata.tier", "metadata"),
+        ("metadata", "metadata"),
+        ("enabled_events.3", "enabled_events"),
+    ],
+)
+def test_field_of(param: str | None, field: str | None) -> None:
+    assert rules.field_of(param) == field

@@ -13,7 +13,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from paymentkit.server.dashboard import web
-from paymentkit.server.dashboard.views import auth, billing, customers  # noqa: F401 (routes)
+from paymentkit.server.dashboard.views import (  # noqa: F401 (they register the routes)
+    auth,
+    billing,
+    customers,
+    webhooks,
+)
 
 if TYPE_CHECKING:
     from paymentkit.server.app import Services

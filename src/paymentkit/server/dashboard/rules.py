@@ -118,12 +118,14 @@ def customer_changes(form: dict[str, str], current: dict[str, Any]) -> dict[str,
 
 
 def field_of(param: str | None) -> str | None:
-    """The form field an API error's `param` belongs to (`metadata.tier` → `metadata`)."""
+    """The form field an API error's `param` belongs to: `metadata.tier` → `metadata` (one
+    text area holds them all), `enabled_events.0` → `enabled_events` (a list's item)."""
     if param is None:
         return None
     if param.startswith("metadata"):
         return "metadata"
-    return param
+    head, _, last = param.rpartition(".")
+    return head if head and last.isdigit() else param
 
 
 def local_path(target: str | None, default: str) -> str:

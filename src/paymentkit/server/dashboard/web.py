@@ -189,6 +189,8 @@ NOTICES = {
     "void": "The invoice was voided.",
     "canceled": "The subscription was canceled.",
     "resent": "The event was queued for delivery again.",
+    "resent_nowhere": "No enabled webhook endpoint takes this event's type, so nothing was"
+    " queued: add one on the Webhooks page.",
     "signed_out": "You are signed out.",
     "enabled": "The endpoint is enabled.",
     "disabled": "The endpoint is disabled.",

@@ -116,5 +116,12 @@ async def resend(page: Page) -> Response:
     `webhook_endpoint_id`), then goes back where the form was."""
     event_id = page.path("id")
     endpoint = page.form.get("webhook_endpoint_id") or None
-    await page.write(lambda tx: events.resend(tx, page.livemode, event_id, endpoint))
-    return redirect(rules.local_path(page.form.get("back"), HOME), notice="resent")
+    livemode = page.livemode
+
+    def work(tx: Tx) -> int:
+        before = events.retrieve(tx, livemode, event_id).pending_webhooks
+        return events.resend(tx, livemode, event_id, endpoint).pending_webhooks - before
+
+    queued = await page.write(work)
+    notice = "resent" if queued else "resent_nowhere"
+    return redirect(rules.local_path(page.form.get("back"), HOME), notice=notice)

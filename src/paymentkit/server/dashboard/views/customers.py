@@ -25,6 +25,7 @@ from paymentkit.server.payment_currencies import repository as currencies
 from paymentkit.server.payment_currencies.service import to_wire as currency_to_wire
 from paymentkit.server.subscriptions import repository as subscriptions_repo
 from paymentkit.server.subscriptions import service as subscriptions
+from paymentkit.server.webhooks import service as webhooks
 
 NEWEST = [("created_at", True)]
 # The API's orders (customers/repository.SORTABLE) as the list offers them.
@@ -232,7 +233,7 @@ def load_customer(
         timeline,
         actions,
         {s.id for s in subscription_page.list if s.status not in subscriptions_repo.ENDED},
-        {},
+        webhooks.attempts_of_events(tx, livemode, [e.id for e in timeline.list]),
     )
 
 
