@@ -232,6 +232,12 @@ def test_the_everyday_jobs_in_a_browser(browser: Any, setup: Setup, database: st
     page.locator("#e-email").wait_for()
     assert page.get_by_label("Email").get_attribute("aria-invalid") == "true"
     assert s.get(f"/api/customers/{ada['id']}")["email"] == "ada@example.com"
+    # The same form posted with the browser's cookie but without the CSRF token is refused.
+    forged = context.request.post(
+        s.base + f"/dashboard/customers/{ada['id']}", form={"name": "Mallory"}, max_redirects=0
+    )
+    assert forged.status == 403
+    assert s.get(f"/api/customers/{ada['id']}")["name"] == "Ada King"
 
     # Pay part of the overdue invoice, behind its confirmation; the overdue panel changes.
     page.reload()
