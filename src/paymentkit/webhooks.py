@@ -38,7 +38,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from paymentkit.sdk.errors import PaymentKitError
 
-__all__ = ["TOLERANCE_SECONDS", "WebhookVerificationError", "verify"]
+__all__ = ["TOLERANCE_SECONDS", "WebhookVerificationError", "signer", "verify"]
 
 TOLERANCE_SECONDS = 5 * 60
 """How far `webhook-timestamp` may be from this machine's clock, either way (Standard Webhooks'
@@ -64,7 +64,7 @@ def verify(body: bytes | str, headers: Mapping[str, str], secret: str) -> dict[s
     when `secret` is not a secret at all (empty, or not base64 after `whsec_`), which is a
     mistake in the receiver's configuration rather than in the message.
     """
-    webhook = _webhook(secret)
+    webhook = signer(secret)
     lowered = {name.lower(): value for name, value in headers.items()}
     missing = [name for name in _HEADERS if not lowered.get(name)]
     if missing:
@@ -96,10 +96,11 @@ def verify(body: bytes | str, headers: Mapping[str, str], secret: str) -> dict[s
     return event
 
 
-def _webhook(secret: str) -> Webhook:
-    """The checker for `secret`: `whsec_` (optional, as in `standardwebhooks`) then the base64
-    of 24 to 64 bytes, the sizes Standard Webhooks allows (paymentkit makes 32). The package
-    itself would take any text, dropping characters that are not base64, so a truncated or
+def signer(secret: str) -> Webhook:
+    """The `standardwebhooks.Webhook` for `secret` (to verify or sign with), or `ValueError`
+    when it is no secret: it must be `whsec_` (optional, as in `standardwebhooks`) then the
+    base64 of 24 to 64 bytes, the sizes Standard Webhooks allows (paymentkit makes 32). The
+    package itself takes any text, dropping characters that are not base64, so a truncated or
     mistyped secret would only ever show up as signatures that never match."""
     if not isinstance(secret, str):
         raise TypeError(f"secret must be a str (whsec_…), not {type(secret).__name__}")
