@@ -58,6 +58,17 @@ LIVEMODE_PARAM = QueryParam(
 )
 
 
+def with_aliases(query: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any]:
+    """`query` with each alias renamed to its target (`size` → `pageSize`); both given is a 400."""
+    out = dict(query)
+    for alias, target in aliases.items():
+        if alias in out:
+            if target in out:
+                raise InvalidRequest(f"{alias} is an alias of {target}: send one of them", alias)
+            out[target] = out.pop(alias)
+    return out
+
+
 def integer(query: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
     raw = query.get(name)
     if raw is None:

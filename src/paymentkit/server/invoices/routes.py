@@ -9,14 +9,12 @@ from msgspec import UnsetType
 from paymentkit.schemas.billing import (
     Invoice,
     InvoiceCreate,
-    InvoiceList,
     InvoicePay,
     InvoiceStatus,
 )
 from paymentkit.schemas.common import NoBody
-from paymentkit.server import errors, params
+from paymentkit.server import errors, params, resource
 from paymentkit.server.http import (
-    READ_ERRORS,
     WRITE_ERRORS,
     Call,
     QueryParam,
@@ -51,51 +49,29 @@ async def create(call: Call) -> Reply:
     return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
-@api.route(
-    "GET",
+resource.list_route(
+    api,
+    service.RESOURCE,
     "/api/invoices",
     "List invoices",
-    response=InvoiceList,
-    query=(
-        *params.PAGING_PARAMS,
+    """Lists invoices newest first, filtered by customer, status, currency and/or subscription.""",
+    filters=(
         QueryParam("customer_id", {"type": "string"}),
         QueryParam("status", {"type": "string", "enum": list(STATUSES)}),
         QueryParam("currency_id", {"type": "string"}),
         QueryParam("subscription_id", {"type": "string"}),
-        params.ORDER_PARAM,
-        *_MODE,
     ),
-    errors=READ_ERRORS,
 )
-async def list_(call: Call) -> Reply:
-    """Lists invoices newest first, filtered by customer, status, currency and/or subscription."""
-    request = params.billing_list_request(
-        call.query,
-        ("customer_id", "status", "currency_id", "subscription_id"),
-        {"status": STATUSES},
-    )
-    result = await call.services.db.transaction(
-        lambda tx: service.list_invoices(tx, call.livemode, request)
-    )
-    return Reply(200, result)
 
 
-@api.route(
-    "GET",
+resource.retrieve_route(
+    api,
+    service.RESOURCE,
     "/api/invoices/{id}",
     "Retrieve an invoice",
-    response=Invoice,
-    query=_MODE,
-    errors=(*READ_ERRORS, errors.NotFound),
+    """Retrieves an invoice.""",
+    Invoice,
 )
-async def retrieve(call: Call) -> Reply:
-    """Retrieves an invoice."""
-    params.reject_unknown(call.query, {"livemode"})
-    invoice_id = call.path("id")
-    result = await call.services.db.transaction(
-        lambda tx: service.retrieve(tx, call.livemode, invoice_id)
-    )
-    return Reply(200, result)
 
 
 async def _transition(call: Call, action: str) -> Reply:

@@ -9,14 +9,14 @@ from typing import Any
 from msgspec import UnsetType
 
 from paymentkit.schemas.billing import Invoice, InvoiceCreate, InvoiceList, StatusTransitions
-from paymentkit.server import errors, listing, validation
+from paymentkit.server import errors, validation
 from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
-from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as repo
 from paymentkit.server.invoices import rules
+from paymentkit.server.resource import Resource
 from paymentkit.server.subscriptions import repository as subscriptions
 from paymentkit.server.subscriptions.service import require_currency
 
@@ -77,6 +77,10 @@ def to_wire(row: Row) -> Invoice:
     )
 
 
+RESOURCE = Resource("invoice", repo.records, to_wire, InvoiceList)
+retrieve = RESOURCE.retrieve
+
+
 def _unix(value: int | UnsetType | None, param: str) -> int | None:
     if value is None or isinstance(value, UnsetType):
         return None
@@ -135,21 +139,12 @@ def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
     return retrieve(tx, livemode, invoice_id)
 
 
-def retrieve(tx: Tx, livemode: bool, invoice_id: str) -> Invoice:
-    row = repo.get(tx, livemode, invoice_id)
-    if row is None:
-        raise errors.NotFound(f"No such invoice: {invoice_id}")
-    return to_wire(row)
-
-
 def _locked(tx: Tx, livemode: bool, invoice_id: str, action: str) -> tuple[Invoice, int]:
     """The invoice, locked, when `action` is allowed from its status; and a `now` not before its
     last update (clocks of several workers may differ slightly). The customer's row is locked
     first (customers/lifecycle.py): a deleted customer's invoices do not move."""
     lifecycle.lock_invoice_owner(tx, livemode, invoice_id)
-    row = repo.get(tx, livemode, invoice_id, lock=True)
-    if row is None:
-        raise errors.NotFound(f"No such invoice: {invoice_id}")
+    row = RESOURCE.require(tx, livemode, invoice_id, lock=True)
     invoice = to_wire(row)
     if not rules.allowed(action, invoice.status):
         raise errors.InvalidState(
@@ -203,7 +198,3 @@ def _payment_amount(value: str | int) -> int:
     if text.startswith("-") and text[1:].isdigit():
         raise errors.InvalidRequest("amount must be greater than zero", "amount")
     return validation.amount(value, "amount", allow_zero=False)
-
-
-def list_invoices(tx: Tx, livemode: bool, request: ListRequest) -> InvoiceList:
-    return listing.answer(InvoiceList, request, repo.page(tx, livemode, request), to_wire)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from paymentkit.schemas.billing import (
     PaymentCurrency,
     PaymentCurrencyCreate,
-    PaymentCurrencyList,
     PaymentCurrencyUpdate,
 )
-from paymentkit.server import errors, params
-from paymentkit.server.http import READ_ERRORS, WRITE_ERRORS, Call, Registry, Reply, convert
+from paymentkit.server import errors, params, resource
+from paymentkit.server.http import WRITE_ERRORS, Call, Registry, Reply, convert
 from paymentkit.server.payment_currencies import service
 
 api = Registry("Payment currencies")
@@ -34,39 +33,23 @@ async def create(call: Call) -> Reply:
     return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
-@api.route(
-    "GET",
+resource.list_route(
+    api,
+    service.RESOURCE,
     "/api/payment-currencies",
     "List payment currencies",
-    response=PaymentCurrencyList,
-    query=(*params.PAGING_PARAMS, params.ORDER_PARAM, *_MODE),
-    errors=READ_ERRORS,
+    """Lists payment currencies of the key's mode, newest first.""",
 )
-async def list_(call: Call) -> Reply:
-    """Lists payment currencies of the key's mode, newest first."""
-    request = params.billing_list_request(call.query)
-    result = await call.services.db.transaction(
-        lambda tx: service.list_currencies(tx, call.livemode, request)
-    )
-    return Reply(200, result)
 
 
-@api.route(
-    "GET",
+resource.retrieve_route(
+    api,
+    service.RESOURCE,
     "/api/payment-currencies/{id}",
     "Retrieve a payment currency",
-    response=PaymentCurrency,
-    query=_MODE,
-    errors=(*READ_ERRORS, errors.NotFound),
+    """Retrieves a payment currency.""",
+    PaymentCurrency,
 )
-async def retrieve(call: Call) -> Reply:
-    """Retrieves a payment currency."""
-    params.reject_unknown(call.query, {"livemode"})
-    currency_id = call.path("id")
-    currency = await call.services.db.transaction(
-        lambda tx: service.retrieve(tx, call.livemode, currency_id)
-    )
-    return Reply(200, currency)
 
 
 @api.route(

@@ -12,13 +12,13 @@ from paymentkit.schemas.billing import (
     PaymentCurrencyList,
     PaymentCurrencyUpdate,
 )
-from paymentkit.server import errors, listing, validation
+from paymentkit.server import errors, validation
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
-from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as repo
 from paymentkit.server.payment_methods import repository as methods
+from paymentkit.server.resource import Resource
 
 NAME_MAX = 256
 SYMBOL_MAX = 32
@@ -38,6 +38,10 @@ def to_wire(row: Row) -> PaymentCurrency:
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
+
+
+RESOURCE = Resource("payment currency", repo.records, to_wire, PaymentCurrencyList)
+retrieve = RESOURCE.retrieve
 
 
 def create(tx: Tx, livemode: bool, data: PaymentCurrencyCreate) -> PaymentCurrency:
@@ -66,19 +70,10 @@ def create(tx: Tx, livemode: bool, data: PaymentCurrencyCreate) -> PaymentCurren
     return retrieve(tx, livemode, currency_id)
 
 
-def retrieve(tx: Tx, livemode: bool, currency_id: str) -> PaymentCurrency:
-    row = repo.get(tx, livemode, currency_id)
-    if row is None:
-        raise errors.NotFound(f"No such payment currency: {currency_id}")
-    return to_wire(row)
-
-
 def update(
     tx: Tx, livemode: bool, currency_id: str, data: PaymentCurrencyUpdate
 ) -> PaymentCurrency:
-    row = repo.get(tx, livemode, currency_id, lock=True)
-    if row is None:
-        raise errors.NotFound(f"No such payment currency: {currency_id}")
+    row = RESOURCE.require(tx, livemode, currency_id, lock=True)
     fields: dict[str, Any] = {}
     if not isinstance(data.name, UnsetType):
         fields["name"] = validation.required_text(data.name, "name", NAME_MAX)
@@ -95,7 +90,3 @@ def update(
         fields["updated_at"] = max(now_ms(), int(repo.records.value(row, "updated_at")))
         repo.update(tx, currency_id, fields)
     return retrieve(tx, livemode, currency_id)
-
-
-def list_currencies(tx: Tx, livemode: bool, request: ListRequest) -> PaymentCurrencyList:
-    return listing.answer(PaymentCurrencyList, request, repo.page(tx, livemode, request), to_wire)

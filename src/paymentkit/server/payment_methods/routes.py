@@ -5,11 +5,10 @@ from __future__ import annotations
 from paymentkit.schemas.billing import (
     PaymentMethod,
     PaymentMethodCreate,
-    PaymentMethodList,
     PaymentMethodUpdate,
 )
-from paymentkit.server import errors, params
-from paymentkit.server.http import READ_ERRORS, WRITE_ERRORS, Call, Registry, Reply, convert
+from paymentkit.server import errors, params, resource
+from paymentkit.server.http import WRITE_ERRORS, Call, Registry, Reply, convert
 from paymentkit.server.payment_methods import service
 
 api = Registry("Payment methods")
@@ -36,39 +35,23 @@ async def create(call: Call) -> Reply:
     )
 
 
-@api.route(
-    "GET",
+resource.list_route(
+    api,
+    service.RESOURCE,
     "/api/payment-methods",
     "List payment methods",
-    response=PaymentMethodList,
-    query=(*params.PAGING_PARAMS, params.ORDER_PARAM, *_MODE),
-    errors=READ_ERRORS,
+    """Lists payment methods of the key's mode, newest first.""",
 )
-async def list_(call: Call) -> Reply:
-    """Lists payment methods of the key's mode, newest first."""
-    request = params.billing_list_request(call.query)
-    result = await call.services.db.transaction(
-        lambda tx: service.list_methods(tx, call.livemode, request)
-    )
-    return Reply(200, result)
 
 
-@api.route(
-    "GET",
+resource.retrieve_route(
+    api,
+    service.RESOURCE,
     "/api/payment-methods/{id}",
     "Retrieve a payment method",
-    response=PaymentMethod,
-    query=_MODE,
-    errors=(*READ_ERRORS, errors.NotFound),
+    """Retrieves a payment method (settings redacted).""",
+    PaymentMethod,
 )
-async def retrieve(call: Call) -> Reply:
-    """Retrieves a payment method (settings redacted)."""
-    params.reject_unknown(call.query, {"livemode"})
-    method_id = call.path("id")
-    method = await call.services.db.transaction(
-        lambda tx: service.retrieve(tx, call.livemode, method_id)
-    )
-    return Reply(200, method)
 
 
 @api.route(

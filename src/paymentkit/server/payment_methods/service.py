@@ -14,14 +14,14 @@ from paymentkit.schemas.billing import (
     PaymentMethodList,
     PaymentMethodUpdate,
 )
-from paymentkit.server import errors, listing, validation
+from paymentkit.server import errors, validation
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
-from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_methods import repository as repo
 from paymentkit.server.payment_methods import rules
+from paymentkit.server.resource import Resource
 
 NAME_MAX = 256
 DESCRIPTION_MAX = 1000
@@ -47,6 +47,10 @@ def to_wire(row: Row) -> PaymentMethod:
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
+
+
+RESOURCE = Resource("payment method", repo.records, to_wire, PaymentMethodList)
+retrieve = RESOURCE.retrieve
 
 
 def _merge_settings(current: dict[str, str], changes: dict[str, Any] | None) -> dict[str, str]:
@@ -110,13 +114,6 @@ def create(tx: Tx, box: SecretBox, livemode: bool, data: PaymentMethodCreate) ->
     return retrieve(tx, livemode, method_id)
 
 
-def retrieve(tx: Tx, livemode: bool, method_id: str) -> PaymentMethod:
-    row = repo.get(tx, livemode, method_id)
-    if row is None:
-        raise errors.NotFound(f"No such payment method: {method_id}")
-    return to_wire(row)
-
-
 def settings_of(tx: Tx, box: SecretBox, method_id: str) -> dict[str, str]:
     """The decrypted settings, for code that talks to the processor; never for responses."""
     token = repo.encrypted_settings(tx, method_id)
@@ -126,9 +123,7 @@ def settings_of(tx: Tx, box: SecretBox, method_id: str) -> dict[str, str]:
 def update(
     tx: Tx, box: SecretBox, livemode: bool, method_id: str, data: PaymentMethodUpdate
 ) -> PaymentMethod:
-    row = repo.get(tx, livemode, method_id, lock=True)
-    if row is None:
-        raise errors.NotFound(f"No such payment method: {method_id}")
+    row = RESOURCE.require(tx, livemode, method_id, lock=True)
     fields: dict[str, Any] = {}
     if not isinstance(data.name, UnsetType):
         fields["name"] = validation.required_text(data.name, "name", NAME_MAX)
@@ -148,7 +143,3 @@ def update(
         fields["updated_at"] = max(now_ms(), int(repo.records.value(row, "updated_at")))
         repo.update(tx, method_id, fields)
     return retrieve(tx, livemode, method_id)
-
-
-def list_methods(tx: Tx, livemode: bool, request: ListRequest) -> PaymentMethodList:
-    return listing.answer(PaymentMethodList, request, repo.page(tx, livemode, request), to_wire)

@@ -7,13 +7,11 @@ from typing import get_args
 from paymentkit.schemas.billing import (
     Subscription,
     SubscriptionCreate,
-    SubscriptionList,
     SubscriptionStatus,
 )
 from paymentkit.schemas.common import NoBody
-from paymentkit.server import errors, params
+from paymentkit.server import errors, params, resource
 from paymentkit.server.http import (
-    READ_ERRORS,
     WRITE_ERRORS,
     Call,
     QueryParam,
@@ -46,47 +44,27 @@ async def create(call: Call) -> Reply:
     return await call.write(lambda tx: service.create(tx, call.livemode, data), 201)
 
 
-@api.route(
-    "GET",
+resource.list_route(
+    api,
+    service.RESOURCE,
     "/api/subscriptions",
     "List subscriptions",
-    response=SubscriptionList,
-    query=(
-        *params.PAGING_PARAMS,
+    """Lists subscriptions, newest first, optionally of one customer and/or in one status.""",
+    filters=(
         QueryParam("customer_id", {"type": "string"}),
         QueryParam("status", {"type": "string", "enum": list(STATUSES)}),
-        params.ORDER_PARAM,
-        *_MODE,
     ),
-    errors=READ_ERRORS,
 )
-async def list_(call: Call) -> Reply:
-    """Lists subscriptions, newest first, optionally of one customer and/or in one status."""
-    request = params.billing_list_request(
-        call.query, ("customer_id", "status"), {"status": STATUSES}
-    )
-    result = await call.services.db.transaction(
-        lambda tx: service.list_subscriptions(tx, call.livemode, request)
-    )
-    return Reply(200, result)
 
 
-@api.route(
-    "GET",
+resource.retrieve_route(
+    api,
+    service.RESOURCE,
     "/api/subscriptions/{id}",
     "Retrieve a subscription",
-    response=Subscription,
-    query=_MODE,
-    errors=(*READ_ERRORS, errors.NotFound),
+    """Retrieves a subscription.""",
+    Subscription,
 )
-async def retrieve(call: Call) -> Reply:
-    """Retrieves a subscription."""
-    params.reject_unknown(call.query, {"livemode"})
-    subscription_id = call.path("id")
-    result = await call.services.db.transaction(
-        lambda tx: service.retrieve(tx, call.livemode, subscription_id)
-    )
-    return Reply(200, result)
 
 
 @api.route(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from paymentkit.schemas.billing import Subscription, SubscriptionCreate, SubscriptionList
-from paymentkit.server import errors, listing, validation
+from paymentkit.server import errors, validation
 from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
-from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as currencies
+from paymentkit.server.resource import Resource
 from paymentkit.server.subscriptions import repository as repo
 
 
@@ -26,6 +26,10 @@ def to_wire(row: Row) -> Subscription:
         created_at=iso_ms(created),
         updated_at=iso_ms(updated),
     )
+
+
+RESOURCE = Resource("subscription", repo.records, to_wire, SubscriptionList)
+retrieve = RESOURCE.retrieve
 
 
 def require_currency(tx: Tx, livemode: bool, currency_id: str) -> None:
@@ -60,24 +64,11 @@ def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
     return retrieve(tx, livemode, subscription_id)
 
 
-def retrieve(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
-    row = repo.get(tx, livemode, subscription_id)
-    if row is None:
-        raise errors.NotFound(f"No such subscription: {subscription_id}")
-    return to_wire(row)
-
-
 def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
-    row = repo.get(tx, livemode, subscription_id, lock=True)
-    if row is None:
-        raise errors.NotFound(f"No such subscription: {subscription_id}")
+    row = RESOURCE.require(tx, livemode, subscription_id, lock=True)
     status = repo.records.value(row, "status")
     if status in repo.ENDED:
         raise errors.InvalidState(f"A subscription whose status is {status} cannot be canceled")
     now = max(now_ms(), int(repo.records.value(row, "updated_at")))
     repo.cancel(tx, subscription_id, now // 1000, now)
     return retrieve(tx, livemode, subscription_id)
-
-
-def list_subscriptions(tx: Tx, livemode: bool, request: ListRequest) -> SubscriptionList:
-    return listing.answer(SubscriptionList, request, repo.page(tx, livemode, request), to_wire)

@@ -1,0 +1,1 @@
+"""Webhook endpoints: where events are sent (routes · service · repository · rules)."""

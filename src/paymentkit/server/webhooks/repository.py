@@ -1,0 +1,21 @@
+"""All SQL on webhook_endpoints."""
+
+from __future__ import annotations
+
+import msgspec
+
+from paymentkit.server.db.engine import Tx
+from paymentkit.server.events import types
+
+_names = msgspec.json.Decoder(list[str])
+
+
+def subscribed(tx: Tx, livemode: bool, event_type: str) -> list[int]:
+    """The seqs of the enabled endpoints of this mode that take `event_type`, oldest first.
+    Endpoints are few (a handful per mode), so the subscription test runs here, not in SQL."""
+    rows = tx.all(
+        "SELECT seq, enabled_events FROM webhook_endpoints"
+        " WHERE livemode = ? AND status = 'enabled' ORDER BY seq",
+        (livemode,),
+    )
+    return [int(seq) for seq, names in rows if types.subscribed(_names.decode(names), event_type)]
