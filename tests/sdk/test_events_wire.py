@@ -15,7 +15,6 @@ import pytest
 
 from paymentkit import (
     AsyncPaymentKit,
-    DeletedObject,
     Event,
     EventData,
     EventRequest,
@@ -46,6 +45,7 @@ SECRET = "whsec_" + "A" * 43 + "="
 ATTEMPT = {
     "id": "wa_1",
     "object": "webhook_attempt",
+    "livemode": False,
     "event_id": "evt_1",
     "webhook_endpoint_id": "we_1",
     "status": "failed",
@@ -229,7 +229,7 @@ async def test_endpoint_retrieve_update_list_delete(mock: Both, recorder: Record
         (200, ENDPOINT),
         (200, {**ENDPOINT, "status": "disabled"}),
         (200, page_of([ENDPOINT])),
-        (200, {"id": "we_1", "object": "webhook_endpoint", "deleted": True}),
+        (200, ENDPOINT),
     ]
     got = await mock.resolve(mock.pk.webhook_endpoints.retrieve("we_1"))
     assert recorder.last()[:2] == ("GET", "/api/webhook-endpoints/we_1")
@@ -246,19 +246,17 @@ async def test_endpoint_retrieve_update_list_delete(mock: Both, recorder: Record
         {"enabled_events": ["invoice.*"], "description": None, "status": "disabled"},
     )
     assert updated.status == "disabled"
-    listed = await mock.resolve(mock.pk.webhook_endpoints.list(page_size=5))
-    assert recorder.last()[:3] == ("GET", "/api/webhook-endpoints", [("pageSize", "5")])
+    listed = await mock.resolve(mock.pk.webhook_endpoints.list(page_size=5, status="enabled"))
+    assert recorder.last()[:3] == (
+        "GET",
+        "/api/webhook-endpoints",
+        [("pageSize", "5"), ("status", "enabled")],
+    )
     assert listed.data == [WebhookEndpoint.from_wire(ENDPOINT)]
     gone = await mock.resolve(mock.pk.webhook_endpoints.delete("we_1"))
     assert recorder.last()[:2] == ("DELETE", "/api/webhook-endpoints/we_1")
-    assert isinstance(gone, DeletedObject) and gone.deleted is True
+    assert gone == WebhookEndpoint.from_wire(ENDPOINT)  # the endpoint as it was
     assert "idempotency-key" in recorder.sent[-1].headers
-
-
-def test_a_delete_answered_with_the_whole_endpoint_still_decodes() -> None:
-    gone = DeletedObject.from_wire(ENDPOINT)
-    assert (gone.id, gone.object, gone.deleted) == ("we_1", "webhook_endpoint", True)
-    assert gone.url == ENDPOINT["url"]
 
 
 async def test_rotate_secret(mock: Both, recorder: Recorder) -> None:
@@ -271,14 +269,25 @@ async def test_rotate_secret(mock: Both, recorder: Recorder) -> None:
 async def test_attempts_page_and_auto_page(mock: Both, recorder: Recorder) -> None:
     second = {**ATTEMPT, "id": "wa_2", "status": "succeeded", "response_status": 200}
     recorder.answers = [(200, page_of([ATTEMPT], True, 1)), (200, page_of([second], size=1))]
-    page = await mock.resolve(mock.pk.webhook_endpoints.attempts("we_1", limit=1))
-    assert recorder.last()[:3] == ("GET", "/api/webhook-endpoints/we_1/attempts", [("limit", "1")])
+    page = await mock.resolve(
+        mock.pk.webhook_endpoints.attempts("we_1", limit=1, event_id="evt_1", status="failed")
+    )
+    assert recorder.last()[:3] == (
+        "GET",
+        "/api/webhook-endpoints/we_1/attempts",
+        [("limit", "1"), ("event_id", "evt_1"), ("status", "failed")],
+    )
     first = page.data[0]
     assert isinstance(first, WebhookAttempt)
     assert (first.status, first.response_status, first.retry_count) == ("failed", 500, 2)
     assert first.duration_ms == 12 and first.to_dict() == ATTEMPT
     assert [a.id for a in await mock.collect(page)] == ["wa_1", "wa_2"]
-    assert recorder.last()[2] == [("starting_after", "wa_1"), ("limit", "1")]
+    assert recorder.last()[2] == [
+        ("starting_after", "wa_1"),
+        ("limit", "1"),
+        ("event_id", "evt_1"),
+        ("status", "failed"),
+    ]
 
 
 async def test_events_auto_paging_walks_the_filtered_list(mock: Both) -> None:

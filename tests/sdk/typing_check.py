@@ -70,7 +70,7 @@ def sync_calls(pk: PaymentKit) -> None:
     assert_type(made.secret, str | None)
     assert_type(pk.webhook_endpoints.update("we_x", status="disabled"), WebhookEndpoint)
     assert_type(pk.webhook_endpoints.list(page_size=5), Page[WebhookEndpoint])
-    assert_type(pk.webhook_endpoints.delete("we_x"), DeletedObject)
+    assert_type(pk.webhook_endpoints.delete("we_x"), WebhookEndpoint)
     assert_type(pk.webhook_endpoints.rotate_secret("we_x"), WebhookEndpoint)
     assert_type(pk.webhook_endpoints.attempts("we_x", limit=5), Page[WebhookAttempt])
     pk.webhook_endpoints.create(url="https://x.test")  # type: ignore[call-arg]

@@ -118,6 +118,7 @@ def events_resend(
 
 # -- webhook endpoints ------------------------------------------------------------------------
 
+ENDPOINT_STATUSES = ("enabled", "disabled")
 ENDPOINT_COLUMNS = ("id", "url", "status", "enabled_events", "description", "created_at")
 ATTEMPT_COLUMNS = (
     "id",
@@ -155,7 +156,8 @@ def _events_option(required: bool) -> Callable[[F], F]:
 
 def _endpoint_fields(f: F) -> F:
     f = metadata_option('Repeatable; on update an empty VALUE ("KEY=") removes KEY.')(f)
-    f = click.option("--status", type=click.Choice(["enabled", "disabled"]), default=None)(f)
+    f = click.option("--api-version", default=None)(f)
+    f = click.option("--status", type=click.Choice(ENDPOINT_STATUSES), default=None)(f)
     return click.option("--description", default=None)(f)
 
 
@@ -193,7 +195,6 @@ def webhook_endpoints() -> None:
 @click.option("--url", required=True, help="Where events are POSTed (http or https).")
 @_events_option(required=True)
 @_endpoint_fields
-@click.option("--api-version", default=None)
 @connection_options
 def webhook_endpoints_create(
     url: str,
@@ -215,14 +216,16 @@ def webhook_endpoints_create(
 
 @webhook_endpoints.command("list")
 @paging_options
+@click.option("--status", type=click.Choice(ENDPOINT_STATUSES), default=None)
 @connection_options
 def webhook_endpoints_list(
-    paging: Paging, api_key: str | None, base_url: str | None, as_json: bool
+    paging: Paging, status: Any, api_key: str | None, base_url: str | None, as_json: bool
 ) -> None:
     """List endpoints, newest first (never their secrets)."""
 
     def work(pk: PaymentKit) -> None:
-        show_page(pk.webhook_endpoints.list(**paging.params), ENDPOINT_COLUMNS, as_json, paging)
+        page = pk.webhook_endpoints.list(**paging.params, status=status)
+        show_page(page, ENDPOINT_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)
 
@@ -287,14 +290,26 @@ def webhook_endpoints_rotate_secret(
 @webhook_endpoints.command("attempts")
 @click.argument("endpoint_id")
 @paging_options
+@click.option("--event-id", default=None, help="Only the attempts of this event.")
+@click.option("--status", type=click.Choice(["succeeded", "failed"]), default=None)
+@click.option("--order", default=None, help="created_at:ASC for oldest first.")
 @connection_options
 def webhook_endpoints_attempts(
-    endpoint_id: str, paging: Paging, api_key: str | None, base_url: str | None, as_json: bool
+    endpoint_id: str,
+    paging: Paging,
+    event_id: str | None,
+    status: Any,
+    order: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    as_json: bool,
 ) -> None:
     """List an endpoint's delivery attempts, newest first."""
 
     def work(pk: PaymentKit) -> None:
-        page = pk.webhook_endpoints.attempts(endpoint_id, **paging.params)
+        page = pk.webhook_endpoints.attempts(
+            endpoint_id, **paging.params, event_id=event_id, status=status, order=order
+        )
         show_page(page, ATTEMPT_COLUMNS, as_json, paging)
 
     call(api_key, base_url, work)

@@ -329,14 +329,18 @@ class WebhookEndpoint(PaymentKitObject, kw_only=True, dict=True):
 class WebhookAttempt(PaymentKitObject, kw_only=True, dict=True):
     """One attempt to deliver an event to an endpoint: `status` `succeeded` or `failed`, the
     receiver's `response_status` and the first 2 KB of its `response_body` (None when no answer
-    came), and `retry_count` (0 for the first attempt)."""
+    came; `error` then says why), how long it took (`duration_ms`), and `retry_count` (0 for
+    the first attempt)."""
 
     id: str
     object: str = "webhook_attempt"
+    livemode: bool
     event_id: str
     webhook_endpoint_id: str
     status: str
     response_status: int | None = None
     response_body: str | None = None
     retry_count: int = 0
+    duration_ms: int | None = None
+    error: str | None = None
     created_at: str

@@ -10,9 +10,10 @@ from paymentkit.sdk import _params as p
 from paymentkit.sdk._endpoint import K, Resource, Spec, delete, endpoint, get, get_page, post, put
 from paymentkit.sdk._pagination import Page
 from paymentkit.sdk._params import NOT_GIVEN, NotGiven
-from paymentkit.sdk.types import DeletedObject, WebhookAttempt, WebhookEndpoint
+from paymentkit.sdk.types import WebhookAttempt, WebhookEndpoint
 
 EndpointStatus = Literal["enabled", "disabled"]
+AttemptStatus = Literal["succeeded", "failed"]
 
 
 class WebhookEndpoints(Resource[K]):
@@ -64,33 +65,43 @@ class WebhookEndpoints(Resource[K]):
         description: str | NotGiven | None = NOT_GIVEN,
         metadata: p.MetadataParam | NotGiven | None = NOT_GIVEN,
         status: EndpointStatus | NotGiven = NOT_GIVEN,
+        api_version: str | NotGiven = NOT_GIVEN,
         idempotency_key: str | None = None,
     ) -> Spec[WebhookEndpoint]:
         """Change the given fields; the others stay. `enabled_events` replaces the list;
-        `metadata` merges key by key (None removes a key); `status="disabled"` stops deliveries
-        to it, `"enabled"` resumes them."""
+        `metadata` merges key by key (None removes a key). `status="disabled"` stops
+        deliveries to it: those still pending are given up (resend their events after enabling
+        it again)."""
         data = p.body(
             url=url,
             enabled_events=p.names(enabled_events, "enabled_events"),
             description=description,
             metadata=metadata,
             status=status,
+            api_version=api_version,
         )
         return put(
             f"/api/webhook-endpoints/{p.path_id(id)}", WebhookEndpoint, data, idempotency_key
         )
 
     @endpoint
-    def list(self, **paging: Unpack[p.Paging]) -> Spec[Page[WebhookEndpoint]]:
-        """One page of endpoints, newest first, without their secrets. A page is
-        `page`/`page_size`, or a cursor (`starting_after` or `ending_before` an id) and `limit`,
-        as for `customers.list`."""
-        return get_page("/api/webhook-endpoints", WebhookEndpoint, p.paging(**paging))
+    def list(
+        self, *, status: EndpointStatus | None = None, **paging: Unpack[p.Paging]
+    ) -> Spec[Page[WebhookEndpoint]]:
+        """One page of endpoints, newest first, without their secrets, optionally only those
+        with `status`. A page is `page`/`page_size`, or a cursor (`starting_after` or
+        `ending_before` an id) and `limit`, as for `customers.list`."""
+        return get_page(
+            "/api/webhook-endpoints",
+            WebhookEndpoint,
+            p.paging(**paging) + p.query(status=status),
+        )
 
     @endpoint
-    def delete(self, id: str, *, idempotency_key: str | None = None) -> Spec[DeletedObject]:
-        """Delete the endpoint: nothing more is delivered to it."""
-        return delete(f"/api/webhook-endpoints/{p.path_id(id)}", DeletedObject, idempotency_key)
+    def delete(self, id: str, *, idempotency_key: str | None = None) -> Spec[WebhookEndpoint]:
+        """Delete the endpoint, its pending deliveries and its attempts: nothing more is
+        delivered to it. Returns the endpoint as it was (as Payment Kit does)."""
+        return delete(f"/api/webhook-endpoints/{p.path_id(id)}", WebhookEndpoint, idempotency_key)
 
     @endpoint
     def rotate_secret(
@@ -107,10 +118,22 @@ class WebhookEndpoints(Resource[K]):
         )
 
     @endpoint
-    def attempts(self, id: str, **paging: Unpack[p.Paging]) -> Spec[Page[WebhookAttempt]]:
-        """One page of the endpoint's delivery attempts, newest first: each with its event id,
-        `status`, the receiver's `response_status` and the start of its `response_body`. Paging
-        as for `list`; `auto_paging_iter()` walks them all."""
+    def attempts(
+        self,
+        id: str,
+        *,
+        event_id: str | None = None,
+        status: AttemptStatus | None = None,
+        order: str | None = None,
+        **paging: Unpack[p.Paging],
+    ) -> Spec[Page[WebhookAttempt]]:
+        """One page of the endpoint's delivery attempts, newest first (`order="created_at:ASC"`
+        for oldest first), optionally of one event and/or one `status`: each with its event
+        id, the receiver's `response_status` and the start of its `response_body`, or the
+        `error` when no answer came. Paging as for `list`; `auto_paging_iter()` walks them
+        all."""
         return get_page(
-            f"/api/webhook-endpoints/{p.path_id(id)}/attempts", WebhookAttempt, p.paging(**paging)
+            f"/api/webhook-endpoints/{p.path_id(id)}/attempts",
+            WebhookAttempt,
+            p.paging(**paging) + p.query(event_id=event_id, status=status, order=order),
         )
