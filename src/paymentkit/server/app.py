@@ -28,6 +28,7 @@ from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.db.engine import Database
 from paymentkit.server.disconnect import WatchDisconnect
+from paymentkit.server.events.routes import api as events_api
 from paymentkit.server.http import (
     Call,
     Endpoint,
@@ -56,6 +57,7 @@ ENDPOINTS: list[Endpoint] = [
     *currencies_api.endpoints,
     *subscriptions_api.endpoints,
     *invoices_api.endpoints,
+    *events_api.endpoints,
 ]
 
 

@@ -47,6 +47,9 @@ class Settings:
         default_factory=lambda: _rate("PAYMENTKIT_RATE_LIMIT_TEST", DEFAULT_TEST_RATE)
     )
 
+    # Days an event is kept (then pruned in the background, with its deliveries and attempts).
+    event_retention_days: int = 30
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -63,6 +66,7 @@ class Settings:
             "header_timeout": _seconds("PAYMENTKIT_HEADER_TIMEOUT", 10.0, zero=False),
             "keep_alive_timeout": _count("PAYMENTKIT_KEEP_ALIVE_TIMEOUT", 5),
             "max_connections": _count("PAYMENTKIT_MAX_CONNECTIONS", 500),
+            "event_retention_days": _count("PAYMENTKIT_EVENT_RETENTION_DAYS", 30),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from paymentkit.server import errors, querystring, signature_replays
 from paymentkit.server.component_sig import Use
 from paymentkit.server.db.engine import Tx
+from paymentkit.server.events.outbox import Origin
 from paymentkit.server.idempotency import service as idempotency
 
 if TYPE_CHECKING:
@@ -185,11 +186,9 @@ class Call:
         return Reply(status, result)
 
     def spending(self, work: Callable[[Tx], T]) -> Callable[[Tx], T]:
-        """`work` that first spends the call's component signature, if it has one, in the same
+        """`work` that first marks the transaction with the call's origin (the `request` of the
+        events it records) and spends the call's component signature, if it has one, in the same
         transaction (401 when a write already spent it)."""
-        use = self.signature
-        if use is None:
-            return work
 
         def spend_then_work(tx: Tx) -> T:
             self.spend_signature(tx)
@@ -198,10 +197,20 @@ class Call:
         return spend_then_work
 
     def spend_signature(self, tx: Tx) -> None:
-        """Spend the call's component signature in `tx`, for a unit of work that writes only
-        sometimes (get-or-create) and so does not go through `write`."""
+        """Mark `tx` with the call's origin and spend its component signature there, for a unit
+        of work that writes only sometimes (get-or-create) and so does not go through `write`."""
+        tx.origin = self.origin
         if self.signature is not None:
             signature_replays.spend(tx, self.signature)
+
+    @property
+    def origin(self) -> Origin:
+        claim = self.idempotency
+        return Origin(
+            request_id=self.request.scope.get("request_id"),
+            idempotency_key=None if claim is None else claim.key,
+            requested_by=self.key_id,
+        )
 
     def path(self, name: str) -> str:
         value = self.path_params[name]

@@ -22,7 +22,9 @@ from __future__ import annotations
 from paymentkit.schemas.customers import DeletedCustomer
 from paymentkit.server import errors
 from paymentkit.server.customers import repository as customers
+from paymentkit.server.customers import service as customer_service
 from paymentkit.server.db.engine import Tx
+from paymentkit.server.events import outbox, types
 from paymentkit.server.ids import now_ms
 from paymentkit.server.invoices import repository as invoices
 from paymentkit.server.subscriptions import repository as subscriptions
@@ -65,4 +67,6 @@ def delete(tx: Tx, livemode: bool, customer_id: str) -> DeletedCustomer:
             "The customer has subscriptions that are not canceled; cancel them before deleting"
         )
     customers.soft_delete(tx, current.seq, livemode, max(now_ms(), current.updated_at))
+    # The event carries the customer as it was when deleted (as Stripe's customer.deleted does).
+    outbox.record(tx, livemode, types.CUSTOMER_DELETED, customer_service.to_wire(current))
     return DeletedCustomer(id=current.id)

@@ -21,6 +21,7 @@ from paymentkit.server.customers.repository import NewCustomer
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
 from paymentkit.server.db.paging import ListRequest, Page
+from paymentkit.server.events import outbox, types
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 
 _address = msgspec.json.Decoder(Address)
@@ -95,7 +96,9 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
         raise _did_taken(new.did) from None
     if new.metadata_rows:
         repo.replace_metadata(tx, seq, livemode, new.created_at, new.metadata_rows)
-    return _fetch(tx, livemode, new.id)
+    customer = _fetch(tx, livemode, new.id)
+    outbox.record(tx, livemode, types.CUSTOMER_CREATED, customer)
+    return customer
 
 
 def _metadata_rows(metadata: dict[str, Any]) -> dict[str, str]:
@@ -188,7 +191,10 @@ def retrieve_or_create(tx: Tx, livemode: bool, id_or_did: str) -> tuple[Customer
     )
     record = repo.get_by_did(tx, livemode, did)
     assert record is not None
-    return to_wire(record), created
+    customer = to_wire(record)
+    if created:
+        outbox.record(tx, livemode, types.CUSTOMER_CREATED, customer)
+    return customer, created
 
 
 def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Customer:
@@ -239,7 +245,10 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
         repo.replace_metadata(
             tx, current.seq, livemode, current.created_at, _metadata_rows(metadata)
         )
-    return _fetch(tx, livemode, customer_id)
+    customer = _fetch(tx, livemode, customer_id)
+    before = to_wire(current)
+    outbox.record(tx, livemode, types.CUSTOMER_UPDATED, customer, outbox.changes(before, customer))
+    return customer
 
 
 def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> CustomerList:

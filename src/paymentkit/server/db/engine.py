@@ -143,12 +143,15 @@ def create_sqlite_file(path: Path) -> None:
 class Tx:
     """One open transaction. `one`, `all` and `execute` take `?`-style SQL."""
 
-    __slots__ = ("_cur", "_watch", "dialect")
+    __slots__ = ("_cur", "_watch", "dialect", "origin")
 
     def __init__(self, cursor: Any, dialect: Dialect, watch: _Watch | None = None) -> None:
         self._cur = cursor
         self.dialect = dialect
         self._watch = watch
+        # What asked for this unit of work (events.outbox.Origin), set by the request's write;
+        # the events a transaction records carry it as their `request`.
+        self.origin: object = None
 
     def _run(self, sql: str, params: Params) -> None:
         if self._watch is not None and self._watch.stopped:

@@ -357,18 +357,25 @@ def page_of(
     livemode: bool,
     request: ListRequest,
     missing: Callable[[Cursor], Exception],
+    conditions: Sequence[tuple[str, Sequence[Any]]] = (),
+    exact_total: bool = True,
 ) -> Page[Row]:
     """A page of a billing table in one mode; filter names come from the route, never from the
-    client. The unfiltered count is exact (API.md); a filtered one stops past EXACT_COUNT_MAX."""
+    client, as do `conditions` (more SQL conditions with their parameters: ranges, prefixes).
+    The unfiltered count is exact (API.md) unless `exact_total` is false (tables that grow
+    without bound, such as events); a filtered one stops past EXACT_COUNT_MAX."""
     where = ["livemode = ?", *(f"{column} = ?" for column in request.filters)]
     params = [livemode, *request.filters.values()]
+    for extra, extra_params in conditions:
+        where.append(extra)
+        params.extend(extra_params)
     keys = sort_keys(request.order)
     values = None
     if request.cursor is not None:
         values = cursor_values(tx, table, keys, request.cursor, where, params, missing)
     rows, has_more = walk(tx, columns, table, where, params, keys, request, values)
     condition = " AND ".join(where)
-    if request.filters:
+    if request.filters or conditions or not exact_total:
         count, exact = bounded_count(tx, f"SELECT 1 FROM {table} WHERE {condition}", params)
     else:
         count, exact = (

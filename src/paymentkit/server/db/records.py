@@ -6,6 +6,7 @@ its own. Column and table names come from code, never from a request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from paymentkit.server import errors
@@ -58,9 +59,23 @@ class Records:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         tx.execute(f"UPDATE {self.table} SET {assignments} WHERE id = ?", (*fields.values(), id))
 
-    def page(self, tx: Tx, livemode: bool, request: paging.ListRequest) -> paging.Page[Row]:
+    def page(
+        self,
+        tx: Tx,
+        livemode: bool,
+        request: paging.ListRequest,
+        conditions: Sequence[tuple[str, Sequence[Any]]] = (),
+        exact_total: bool = True,
+    ) -> paging.Page[Row]:
         return paging.page_of(
-            tx, self.column_list(tx), self.table, livemode, request, self._cursor_missing
+            tx,
+            self.column_list(tx),
+            self.table,
+            livemode,
+            request,
+            self._cursor_missing,
+            conditions,
+            exact_total,
         )
 
     def _cursor_missing(self, cursor: paging.Cursor) -> Exception:

@@ -10,6 +10,8 @@ from importlib import resources
 from paymentkit.server import errors
 
 ALL_EVENTS = "*"
+# The api_version events and endpoints carry (Payment Kit's, as its objects answer it).
+API_VERSION = "2023-09-05"
 EVENT_TYPES: frozenset[str] = frozenset(
     line.strip()
     for line in resources.files(__package__).joinpath("event_types.txt").read_text().splitlines()

@@ -13,6 +13,7 @@ from paymentkit.server import errors, validation
 from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.events import outbox, types
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as repo
 from paymentkit.server.invoices import rules
@@ -136,7 +137,9 @@ def create(tx: Tx, livemode: bool, data: InvoiceCreate) -> Invoice:
             "updated_at": now,
         },
     )
-    return retrieve(tx, livemode, invoice_id)
+    invoice = retrieve(tx, livemode, invoice_id)
+    outbox.record(tx, livemode, types.INVOICE_CREATED, invoice)
+    return invoice
 
 
 def _locked(tx: Tx, livemode: bool, invoice_id: str, action: str) -> tuple[Invoice, int]:
@@ -153,6 +156,13 @@ def _locked(tx: Tx, livemode: bool, invoice_id: str, action: str) -> tuple[Invoi
     return invoice, max(now_ms(), int(repo.records.value(row, "updated_at")))
 
 
+_TRANSITION_EVENT = {
+    "finalize": types.INVOICE_FINALIZED,
+    "mark_uncollectible": types.INVOICE_MARKED_UNCOLLECTIBLE,
+    "void": types.INVOICE_VOIDED,
+}
+
+
 def transition(tx: Tx, livemode: bool, invoice_id: str, action: str) -> Invoice:
     """finalize, mark_uncollectible or void."""
     invoice, now = _locked(tx, livemode, invoice_id, action)
@@ -166,7 +176,11 @@ def transition(tx: Tx, livemode: bool, invoice_id: str, action: str) -> Invoice:
         fields["status"] = "paid"
         fields["paid_at"] = now // 1000
     repo.update(tx, invoice_id, invoice.customer_id, fields)
-    return retrieve(tx, livemode, invoice_id)
+    after = retrieve(tx, livemode, invoice_id)
+    outbox.record(tx, livemode, _TRANSITION_EVENT[action], after)
+    if action == "finalize" and after.status == "paid":
+        outbox.record(tx, livemode, types.INVOICE_PAID, after)
+    return after
 
 
 def pay(tx: Tx, livemode: bool, invoice_id: str, amount: str | int | None) -> Invoice:
@@ -187,7 +201,12 @@ def pay(tx: Tx, livemode: bool, invoice_id: str, amount: str | int | None) -> In
         fields["status"] = "paid"
         fields["paid_at"] = now // 1000
     repo.update(tx, invoice_id, invoice.customer_id, fields)
-    return retrieve(tx, livemode, invoice_id)
+    paid = retrieve(tx, livemode, invoice_id)
+    if paid.status == "paid":
+        outbox.record(tx, livemode, types.INVOICE_PAID, paid)
+    else:  # a partial payment: the amounts changed
+        outbox.record(tx, livemode, types.INVOICE_UPDATED, paid, outbox.changes(invoice, paid))
+    return paid
 
 
 def _payment_amount(value: str | int) -> int:

@@ -18,6 +18,7 @@ from paymentkit.server import errors, validation
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.events import outbox, types
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_methods import repository as repo
 from paymentkit.server.payment_methods import rules
@@ -139,7 +140,11 @@ def update(
             codec.object_of(repo.records.value(row, "metadata")), data.metadata
         )
         fields["metadata"] = codec.to_text(metadata)
-    if fields:
-        fields["updated_at"] = max(now_ms(), int(repo.records.value(row, "updated_at")))
-        repo.update(tx, method_id, fields)
-    return retrieve(tx, livemode, method_id)
+    if not fields:
+        return to_wire(row)
+    fields["updated_at"] = max(now_ms(), int(repo.records.value(row, "updated_at")))
+    repo.update(tx, method_id, fields)
+    method = retrieve(tx, livemode, method_id)
+    previous = outbox.changes(to_wire(row), method)
+    outbox.record(tx, livemode, types.PAYMENT_METHOD_UPDATED, method, previous)
+    return method

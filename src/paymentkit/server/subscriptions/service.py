@@ -7,6 +7,7 @@ from paymentkit.server import errors, validation
 from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.events import outbox, types
 from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.payment_currencies import repository as currencies
 from paymentkit.server.resource import Resource
@@ -61,7 +62,9 @@ def create(tx: Tx, livemode: bool, data: SubscriptionCreate) -> Subscription:
             "updated_at": now,
         },
     )
-    return retrieve(tx, livemode, subscription_id)
+    subscription = retrieve(tx, livemode, subscription_id)
+    outbox.record(tx, livemode, types.SUBSCRIPTION_CREATED, subscription)
+    return subscription
 
 
 def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
@@ -71,4 +74,7 @@ def cancel(tx: Tx, livemode: bool, subscription_id: str) -> Subscription:
         raise errors.InvalidState(f"A subscription whose status is {status} cannot be canceled")
     now = max(now_ms(), int(repo.records.value(row, "updated_at")))
     repo.cancel(tx, subscription_id, now // 1000, now)
-    return retrieve(tx, livemode, subscription_id)
+    canceled = retrieve(tx, livemode, subscription_id)
+    # Stripe's name for a subscription that ended, which Payment Kit keeps.
+    outbox.record(tx, livemode, types.SUBSCRIPTION_DELETED, canceled)
+    return canceled

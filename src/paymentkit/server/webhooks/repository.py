@@ -19,3 +19,12 @@ def subscribed(tx: Tx, livemode: bool, event_type: str) -> list[int]:
         (livemode,),
     )
     return [int(seq) for seq, names in rows if types.subscribed(_names.decode(names), event_type)]
+
+
+def enabled_seq(tx: Tx, livemode: bool, endpoint_id: str) -> int | None:
+    """The seq of this mode's endpoint with this id while it is enabled."""
+    seq = tx.scalar(
+        "SELECT seq FROM webhook_endpoints WHERE id = ? AND livemode = ? AND status = 'enabled'",
+        (endpoint_id, livemode),
+    )
+    return None if seq is None else int(seq)

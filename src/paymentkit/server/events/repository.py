@@ -1,0 +1,55 @@
+"""All SQL on events (the outbox's own insert lives in outbox.py, beside the rule it keeps)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from paymentkit.server.db.engine import Row, Tx
+from paymentkit.server.db.paging import ListRequest, Page
+from paymentkit.server.db.records import Records
+
+records = Records(
+    "events",
+    (
+        "seq",
+        "id",
+        "livemode",
+        "type",
+        "api_version",
+        "object_type",
+        "object_id",
+        "data",
+        "request_id",
+        "idempotency_key",
+        "requested_by",
+        "pending_webhooks",
+        "metadata",
+        "created_at",
+        "updated_at",
+    ),
+)
+get = records.get
+
+
+def page(
+    tx: Tx, livemode: bool, request: ListRequest, conditions: Sequence[tuple[str, Sequence[Any]]]
+) -> Page[Row]:
+    # Events grow without bound (30 days of every change): even the unfiltered count is bounded.
+    return records.page(tx, livemode, request, conditions, exact_total=False)
+
+
+def add_pending(tx: Tx, event_seq: int, n: int) -> None:
+    tx.execute(
+        "UPDATE events SET pending_webhooks = pending_webhooks + ? WHERE seq = ?", (n, event_seq)
+    )
+
+
+def prune(tx: Tx, before_ms: int, batch: int) -> int:
+    """Delete up to `batch` of the oldest events created before `before_ms` (their deliveries and
+    attempts go with them); the number deleted."""
+    return tx.execute(
+        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE created_at < ?"
+        " ORDER BY created_at LIMIT ?)",
+        (before_ms, batch),
+    )
