@@ -82,3 +82,38 @@ def test_webhook_endpoint_mistakes_are_one_line(cli: Cli) -> None:
     assert "url" in cli.error("webhook-endpoints", "create", "--url", "ftp://x", "--events", "*")
     cli.run("webhook-endpoints", "create", "--url", URL, code=2)  # --events is required
     cli.run("webhook-endpoints", "create", "--url", URL, "--events", "a,,b", code=2)
+
+
+def test_event_commands(cli: Cli) -> None:
+    ada = cli.json("customers", "create", "--name", "Ada")["id"]
+    cli.run("customers", "update", ada, "--name", "Ada L")
+    bob = cli.json("customers", "create", "--name", "Bob")["id"]
+
+    table = cli.run("events", "list").stdout
+    assert "3 in all" in table and table.count("evt_") == 3 and "customer.updated" in table
+    mine = cli.json("events", "list", "--object-id", ada)["list"]
+    assert [e["type"] for e in mine] == ["customer.updated", "customer.created"]
+    assert mine[0]["data"]["previous_attributes"] == {"name": "Ada"}
+    created = cli.json("events", "list", "--type", "customer.created", "--all")
+    assert [e["object_id"] for e in created] == [bob, ada]
+    since = cli.json("events", "list", "--created-gte", mine[0]["created_at"])["list"]
+    assert mine[0]["id"] in [e["id"] for e in since]
+    assert cli.json("events", "list", "--created-lte", "1000000000")["list"] == []
+    newest = created[0]["id"]
+    after = cli.run("events", "list", "--limit", "1", "--starting-after", newest).stdout
+    assert f"1 after {newest}, 3 in all (--starting-after {mine[0]['id']}" in after
+
+    event_id = mine[0]["id"]
+    shown = cli.run("events", "get", event_id).stdout
+    assert event_id in shown and "customer.updated" in shown and "Ada L" in shown
+    assert cli.json("events", "get", event_id) == mine[0]
+
+    assert (
+        f"Resending {event_id} (customer.updated)" in cli.run("events", "resend", event_id).stdout
+    )
+    assert cli.json("events", "resend", event_id)["id"] == event_id
+    assert "webhook_endpoint_id" in cli.error(
+        "events", "resend", event_id, "--webhook-endpoint-id", "we_missing"
+    )
+    assert "type" in cli.error("events", "list", "--type", "Customer")
+    assert "No such" in cli.error("events", "get", "evt_missing")
