@@ -1,6 +1,6 @@
 """`FakeEventsAPI`: a small in-memory model of `GET /api/events` as API.md describes it (newest
 first, `type` exact or `prefix*`, `object_id`, `created[gte]`/`created[lte]`, numbered and cursor
-paging), behind `httpx.MockTransport` or over real HTTP (`serve`).
+paging), behind `httpx.MockTransport`.
 
 It lets a test do what a real server does only by chance: make an event visible *after* later
 ones, with an older `created_at` (a transaction that stamped first and committed last).
@@ -8,11 +8,8 @@ ones, with an older `created_at` (a transaction that stamped first and committed
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -119,31 +116,3 @@ class FakeEventsAPI:
         if "created[gte]" in query and created < _ms(query["created[gte]"]):
             return False
         return not ("created[lte]" in query and created > _ms(query["created[lte]"]))
-
-
-@contextlib.contextmanager
-def serve(handler: FakeEventsAPI) -> Iterator[str]:
-    """The fake over real HTTP on 127.0.0.1; yields its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            request = httpx.Request("GET", f"http://fake{self.path}")
-            response = handler(request)
-            self.send_response(response.status_code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(response.content)))
-            self.end_headers()
-            self.wfile.write(response.content)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
