@@ -60,6 +60,14 @@ async def test_the_life_of_an_endpoint(client: Both) -> None:
     walked = await client.collect(await r(pk.webhook_endpoints.list(limit=1)))
     assert [e.id for e in walked] == [other.id, made.id]
 
+    ada = await r(pk.customers.create(name="Ada"))
+    event = (await r(pk.events.list(object_id=ada.id))).data[0]
+    resent = await r(pk.events.resend(event.id, webhook_endpoint_id=other.id))
+    assert resent.id == event.id and resent.pending_webhooks == event.pending_webhooks + 1
+    with pytest.raises(InvalidRequestError) as not_enabled:  # made is disabled now
+        await r(pk.events.resend(event.id, webhook_endpoint_id=made.id))
+    assert not_enabled.value.param == "webhook_endpoint_id"
+
     rotated = await r(pk.webhook_endpoints.rotate_secret(made.id))
     assert rotated.secret is not None and SECRET_RE.fullmatch(rotated.secret)
     assert rotated.secret != other.secret
