@@ -96,6 +96,10 @@ def test_event_commands(cli: Cli) -> None:
     assert mine[0]["data"]["previous_attributes"] == {"name": "Ada"}
     created = cli.json("events", "list", "--type", "customer.created", "--all")
     assert [e["object_id"] for e in created] == [bob, ada]
+    ascending = cli.json(
+        "events", "list", "--type", "customer.created", "--order", "created_at:ASC"
+    )
+    assert [e["object_id"] for e in ascending["list"]] == [ada, bob]
     since = cli.json("events", "list", "--created-gte", mine[0]["created_at"])["list"]
     assert mine[0]["id"] in [e["id"] for e in since]
     assert cli.json("events", "list", "--created-lte", "1000000000")["list"] == []

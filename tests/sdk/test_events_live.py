@@ -42,6 +42,8 @@ async def test_filters_and_cursor_walks(client: Both) -> None:
     customers = await r(pk.events.list(type="customer.*", limit=2))
     walked = await client.collect(customers)
     assert [e.object_id for e in walked] == [c.id for c in reversed(made)]
+    oldest = await r(pk.events.list(type="customer.created", order="created_at:ASC", limit=2))
+    assert [e.object_id for e in await client.collect(oldest)] == [c.id for c in made]
     exact = await r(pk.events.list(type="payment_method.updated"))
     assert [e.object_id for e in exact.data] == [method.id]
     backwards = await r(pk.events.list(ending_before=walked[-1].id, limit=2))

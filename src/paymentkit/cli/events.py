@@ -53,6 +53,7 @@ def events() -> None:
     default=None,
     help="Created at or before: ISO-8601 or unix seconds.",
 )
+@click.option("--order", default=None, help="created_at:ASC for oldest first.")
 @connection_options
 def events_list(
     paging: Paging,
@@ -60,6 +61,7 @@ def events_list(
     object_id: str | None,
     created_gte: str | None,
     created_lte: str | None,
+    order: str | None,
     api_key: str | None,
     base_url: str | None,
     as_json: bool,
@@ -73,6 +75,7 @@ def events_list(
             object_id=object_id,
             created_gte=created_gte,
             created_lte=created_lte,
+            order=order,
         )
         show_page(result, EVENT_COLUMNS, as_json, paging)
 

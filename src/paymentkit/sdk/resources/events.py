@@ -23,9 +23,11 @@ class Events(Resource[K]):
         object_id: str | None = None,
         created_gte: p.Timestamp | None = None,
         created_lte: p.Timestamp | None = None,
+        order: str | None = None,
         **paging: Unpack[p.Paging],
     ) -> Spec[Page[Event]]:
-        """One page of events, newest first (ties in the order they were recorded).
+        """One page of events, newest first (ties in the order they were recorded), or oldest
+        first with `order="created_at:ASC"`.
 
         `type` is a type name (`invoice.paid`) or a prefix ending in `*` (`invoice.*`);
         `object_id` the id of the object they are about; `created_gte` / `created_lte` bound
@@ -42,7 +44,7 @@ class Events(Resource[K]):
             "/api/events",
             Event,
             p.paging(**paging)
-            + p.query(type=type, object_id=object_id)
+            + p.query(type=type, object_id=object_id, order=order)
             + tuple((name, value) for name, value in created if value is not None),
         )
 
