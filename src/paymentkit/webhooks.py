@@ -87,6 +87,8 @@ def verify(body: bytes | str, headers: Mapping[str, str], secret: str) -> dict[s
         webhook.verify(text, checked, json_parse=False)
     except _LibraryError as exc:
         raise WebhookVerificationError(str(exc) or "the signature does not verify") from None
+    except UnicodeError:  # text (body or id) holding lone surrogates: no bytes were signed
+        raise WebhookVerificationError("the body or webhook-id is not valid text") from None
     try:
         event = json.loads(text)
     except ValueError:

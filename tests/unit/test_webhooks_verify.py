@@ -149,7 +149,9 @@ def test_a_missing_or_empty_header_fails(missing: str) -> None:
     timestamp=st.text(max_size=30),
     signature=st.text(max_size=80),
     msg_id=st.text(min_size=1, max_size=20),
-    body=st.binary(max_size=60) | st.text(max_size=60),
+    body=st.binary(max_size=60)
+    | st.text(max_size=60)
+    | st.text(st.characters(categories=["Cs", "L", "P"]), max_size=20),
 )
 def test_anything_malformed_is_a_verification_error_never_another_exception(
     timestamp: str, signature: str, msg_id: str, body: bytes | str
@@ -172,6 +174,10 @@ def test_a_signed_body_that_is_not_a_utf8_json_object_fails() -> None:
             verify(text, signed(text, SECRET), SECRET)
     with pytest.raises(WebhookVerificationError, match="UTF-8"):
         verify(b"\xff\xfe{}", signed("{}", SECRET), SECRET)
+    with pytest.raises(WebhookVerificationError, match="text"):
+        verify('{"a": "\ud800"}', signed("{}", SECRET), SECRET)
+    with pytest.raises(WebhookVerificationError, match="text"):
+        verify("{}", {**signed("{}", SECRET), "webhook-id": "evt_\udfff"}, SECRET)
 
 
 @pytest.mark.parametrize(
