@@ -301,7 +301,9 @@ def get_json(url: str, secret: str | None, timeout: float = 5.0) -> tuple[int, o
 class Server:
     """`paymentkit serve` pinned to one CPU; always stopped by `stop()` (call it in a finally)."""
 
-    def __init__(self, url: str, port: int, cpu: int, log_path: Path) -> None:
+    def __init__(
+        self, url: str, port: int, cpu: int, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         self._log = log_path.open("wb")
@@ -311,6 +313,7 @@ class Server:
             "PAYMENTKIT_LOG_LEVEL": "warning",
             "PAYMENTKIT_RATE_LIMIT_LIVE": "0",
             "PAYMENTKIT_RATE_LIMIT_TEST": "0",
+            **(env or {}),
         }
         cmd = ["taskset", "-c", str(cpu), paymentkit_exe(), "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--database-url", url, "--workers", "1"]
