@@ -359,11 +359,14 @@ def page_of(
     missing: Callable[[Cursor], Exception],
     conditions: Sequence[tuple[str, Sequence[Any]]] = (),
     exact_total: bool = True,
+    hint: str = "",
+    sort: bool = False,
 ) -> Page[Row]:
     """A page of a billing table in one mode; filter names come from the route, never from the
     client, as do `conditions` (more SQL conditions with their parameters: ranges, prefixes).
     The unfiltered count is exact (API.md) unless `exact_total` is false (tables that grow
-    without bound, such as events); a filtered one stops past EXACT_COUNT_MAX."""
+    without bound, such as events); a filtered one stops past EXACT_COUNT_MAX. `hint` and
+    `sort` are `walk`'s, for conditions whose index a planner might pass over."""
     where = ["livemode = ?", *(f"{column} = ?" for column in request.filters)]
     params = [livemode, *request.filters.values()]
     for extra, extra_params in conditions:
@@ -373,10 +376,13 @@ def page_of(
     values = None
     if request.cursor is not None:
         values = cursor_values(tx, table, keys, request.cursor, where, params, missing)
-    rows, has_more = walk(tx, columns, table, where, params, keys, request, values)
+    rows, has_more = walk(
+        tx, columns, table, where, params, keys, request, values, hint=hint, sort=sort
+    )
     condition = " AND ".join(where)
+    source = f"{table} {hint}" if hint else table
     if request.filters or conditions or not exact_total:
-        count, exact = bounded_count(tx, f"SELECT 1 FROM {table} WHERE {condition}", params)
+        count, exact = bounded_count(tx, f"SELECT 1 FROM {source} WHERE {condition}", params)
     else:
         count, exact = (
             int(tx.scalar(f"SELECT count(*) FROM {table} WHERE {condition}", params)),

@@ -66,6 +66,8 @@ class Records:
         request: paging.ListRequest,
         conditions: Sequence[tuple[str, Sequence[Any]]] = (),
         exact_total: bool = True,
+        hint: str = "",
+        sort: bool = False,
     ) -> paging.Page[Row]:
         return paging.page_of(
             tx,
@@ -76,6 +78,8 @@ class Records:
             self._cursor_missing,
             conditions,
             exact_total,
+            hint,
+            sort,
         )
 
     def _cursor_missing(self, cursor: paging.Cursor) -> Exception:

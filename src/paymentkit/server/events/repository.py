@@ -39,6 +39,19 @@ def page(
     return records.page(tx, livemode, request, conditions, exact_total=False)
 
 
+def page_of_objects(
+    tx: Tx, livemode: bool, request: ListRequest, object_ids: Sequence[str]
+) -> Page[Row]:
+    """The events of any of `object_ids`: each id one range of ix_events_object, the matches
+    sorted (they are the few events of a customer's objects). Left to choose, SQLite walked
+    ix_events_list testing every event of the mode (590 ms at 1.2M events)."""
+    member, ids = tx.member_of("object_id", object_ids)
+    hint = "INDEXED BY ix_events_object" if tx.dialect == "sqlite" else ""
+    return records.page(
+        tx, livemode, request, [(member, (ids,))], exact_total=False, hint=hint, sort=True
+    )
+
+
 def add_pending(tx: Tx, event_seq: int, n: int) -> None:
     tx.execute(
         "UPDATE events SET pending_webhooks = pending_webhooks + ? WHERE seq = ?", (n, event_seq)

@@ -136,8 +136,7 @@ def list_for_objects(
 ) -> EventList:
     """The events of any of `object_ids` (a customer's timeline: the customer, its invoices and
     subscriptions), newest first; each id is one range of ix_events_object."""
-    member, ids = tx.member_of("object_id", object_ids)
-    page = repo.page(tx, livemode, request, [(member, (ids,))])
+    page = repo.page_of_objects(tx, livemode, request, object_ids)
     return listing.answer(EventList, request, page, to_wire)
 
 

@@ -195,8 +195,10 @@ def attempts_page(tx: Tx, endpoint_seq: int, request: paging.ListRequest) -> pag
 
 def attempts_of_events(tx: Tx, livemode: bool, event_ids: list[str], limit: int) -> list[Row]:
     """The newest `limit` attempts to deliver any of these events, to any endpoint, each with
-    its endpoint's id last: from the events' ids through ix_webhook_deliveries_event and
-    ix_webhook_attempts_delivery."""
+    its endpoint's id last: from the events' ids (their unique index) through
+    ix_webhook_deliveries_event and ix_webhook_attempts_delivery. The mode is tested on the
+    attempts: as `e.livemode = ?` it drew SQLite to ix_events_object, whose first column it is,
+    and a walk of the mode's every event (690 ms at 1.2M events)."""
     if not event_ids:
         return []
     member, ids = tx.member_of("e.id", event_ids)
@@ -206,8 +208,8 @@ def attempts_of_events(tx: Tx, livemode: bool, event_ids: list[str], limit: int)
         " JOIN webhook_deliveries d ON d.event_seq = e.seq"
         " JOIN webhook_attempts a ON a.delivery_seq = d.seq"
         " JOIN webhook_endpoints w ON w.seq = a.endpoint_seq"
-        f" WHERE e.livemode = ? AND {member} ORDER BY a.created_at DESC, a.seq DESC LIMIT ?",
-        (livemode, ids, limit),
+        f" WHERE {member} AND a.livemode = ? ORDER BY a.created_at DESC, a.seq DESC LIMIT ?",
+        (ids, livemode, limit),
     )
 
 
