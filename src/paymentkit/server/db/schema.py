@@ -210,6 +210,14 @@ subscriptions = Table(
     Column("updated_at", BigInteger(), nullable=False),
 )
 Index("ix_subscriptions_customer", subscriptions.c.customer_id, subscriptions.c.status)
+# A customer's subscriptions in list order (`?customer_id=`, the dashboard's customer page).
+Index(
+    "ix_subscriptions_customer_list",
+    subscriptions.c.livemode,
+    subscriptions.c.customer_id,
+    subscriptions.c.created_at,
+    subscriptions.c.seq,
+)
 Index(
     "ix_subscriptions_list",
     subscriptions.c.livemode,
@@ -251,6 +259,15 @@ Index(
     invoices.c.seq,
 )
 Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at, invoices.c.seq)
+# A customer's invoices in list order (`?customer_id=`, the dashboard's customer page): without
+# it SQLite walked the mode's whole list index testing customer_id (migration 0010).
+Index(
+    "ix_invoices_customer_list",
+    invoices.c.livemode,
+    invoices.c.customer_id,
+    invoices.c.created_at,
+    invoices.c.seq,
+)
 # The mode's delinquent customers (a `delinquent` list filter): the customers of its
 # uncollectible invoices, one range of this partial index (migration 0009).
 _uncollectible = text("status = 'uncollectible'")
