@@ -20,6 +20,7 @@ from tests.api.billing.helpers import (
     invoice_in,
     make_customer,
     make_invoice,
+    parse,
     uncollectible,
 )
 from tests.conftest import API
@@ -134,3 +135,27 @@ def test_every_plan_lists_the_unfiltered_order_less_the_others(
             for c in _page(api, page=p, pageSize=size, **q)["list"]
         ]
         assert numbered == expected
+
+
+@pytest.mark.parametrize("count_max", [paging.EXACT_COUNT_MAX, 2])
+@pytest.mark.parametrize("filters", ["none", "tier=0"])
+def test_export_in_batches_is_the_list(
+    api: API, world: World, filters: str, count_max: int
+) -> None:
+    """`delinquent=true` exports only the known delinquent customers, sorted, batch after batch
+    (or walks the created index past EXACT_COUNT_MAX of them): the list's customers, newest
+    first, once each."""
+    from paymentkit.server.customers import bulk
+
+    q = _query("created_at:DESC", "true", filters)
+    q.pop("order")
+    with (
+        mock.patch.object(bulk, "EXPORT_BATCH", 2),
+        mock.patch.object(paging, "EXACT_COUNT_MAX", count_max),
+    ):
+        r = api.get("/api/customers/export", params=q)
+        assert r.status_code == 200, r.text
+        exported = [line for line in r.text.splitlines() if line]
+    expected = _cursor_walk(api, 100, **q)
+    assert len(expected) >= 3
+    assert [parse(line)["id"] for line in exported] == expected

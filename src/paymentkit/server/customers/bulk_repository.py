@@ -225,6 +225,8 @@ def export_batch(
         and filters.delinquent is None
     ):
         seqs = _metadata_seqs(tx, filters, after, limit)
+    elif filters.delinquent and filters.did is None and filters.email is None:
+        seqs = _delinquent_seqs(tx, filters, after, limit)
     else:
         seqs = _customer_seqs(tx, filters, after, limit)
     return [repo.record(row) for row in repo.by_seq(tx, seqs)]
@@ -239,6 +241,35 @@ def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit:
     hint = repo.filter_hint(tx, filters)
     rows, _ = paging.walk(
         tx, "seq", "customers", where, params, _NEWEST_FIRST, request, after, hint=hint
+    )
+    return [row[0] for row in rows]
+
+
+def _delinquent_seqs(
+    tx: Tx, filters: repo.Filters, after: Position | None, limit: int
+) -> list[int]:
+    """`delinquent=true`: when the mode's delinquent customers are few enough to be known, only
+    they are read and sorted (the created index walked testing each row read the whole mode:
+    2.5 s for the 5,001 of 1M customers); otherwise that walk."""
+    ids, known = repo.delinquent_ids(tx, filters.livemode)
+    if not known:
+        return _customer_seqs(tx, filters, after, limit)
+    if not ids:
+        return []
+    where, params = repo.conditions(tx, filters)
+    member, seq_list = tx.member_of("seq", repo.seqs_of(tx, ids))
+    request = paging.ListRequest(page=1, size=limit)
+    rows, _ = paging.walk(
+        tx,
+        "seq",
+        "customers",
+        [member, *where],
+        [seq_list, *params],
+        _NEWEST_FIRST,
+        request,
+        after,
+        hint=repo.seq_hint(tx),
+        sort=True,
     )
     return [row[0] for row in rows]
 

@@ -329,6 +329,11 @@ def _hint(tx: Tx, index: str) -> str:
     return f"INDEXED BY {index}" if index else "NOT INDEXED"
 
 
+def seq_hint(tx: Tx) -> str:
+    """SQLite's hint for a read of customers by seq (rowid lookups, no index walked)."""
+    return _hint(tx, "")
+
+
 def _ascii_range(tx: Tx, expression: str) -> str:
     """`expression` starts with a prefix: `prefix <= x < prefix || 0x7f` (ids and DIDs are ASCII)."""
     collate = ' COLLATE "C"' if tx.dialect == "postgresql" else ""
@@ -566,27 +571,29 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     return _page(rows, more, count, exact)
 
 
-def delinquent_seqs(tx: Tx, livemode: bool) -> tuple[list[int], bool]:
-    """The seqs of the mode's delinquent customers and whether that is all of them (False past
-    EXACT_COUNT_MAX: then the list is not read, and empty). Their ids are one range of
-    ix_invoices_uncollectible; their seqs come from the unique index on id, in a statement with
-    no order to walk (as a condition of a sorted page, SQLite read `id IN (…)` by scanning the
-    table: 480 ms at 1M). All are live: a customer with an uncollectible invoice cannot be
-    deleted (customers/lifecycle.py)."""
+def delinquent_ids(tx: Tx, livemode: bool) -> tuple[list[str], bool]:
+    """The ids of the mode's delinquent customers and whether that is all of them (False past
+    EXACT_COUNT_MAX): one range of ix_invoices_uncollectible. All are live: a customer with an
+    uncollectible invoice cannot be deleted (customers/lifecycle.py)."""
     hint = "INDEXED BY ix_invoices_uncollectible" if tx.dialect == "sqlite" else ""
     rows = tx.all(
         f"SELECT DISTINCT customer_id FROM invoices {hint}"
         " WHERE livemode = ? AND status = 'uncollectible' LIMIT ?",
         (livemode, paging.EXACT_COUNT_MAX + 1),
     )
-    if len(rows) > paging.EXACT_COUNT_MAX:
-        return [], False
-    if not rows:
-        return [], True
-    member, ids = tx.member_of("id", [str(row[0]) for row in rows])
+    return [str(row[0]) for row in rows], len(rows) <= paging.EXACT_COUNT_MAX
+
+
+def seqs_of(tx: Tx, ids: Sequence[str]) -> list[int]:
+    """The seqs of these customers, through the unique index on id in a statement with no order
+    to walk: as a condition of a sorted page, SQLite read `id IN (…)` by scanning the whole
+    table (480 ms at 1M customers)."""
+    if not ids:
+        return []
+    member, id_list = tx.member_of("id", list(ids))
     return sorted(
-        int(r[0]) for r in tx.all(f"SELECT seq FROM customers WHERE {member}", (ids,))
-    ), True
+        int(r[0]) for r in tx.all(f"SELECT seq FROM customers WHERE {member}", (id_list,))
+    )
 
 
 def _delinquent(
@@ -608,41 +615,45 @@ def _delinquent(
     each row. Pages keep the delinquent test on every row they return, so a debt paid between
     two statements (PostgreSQL reads each in its own snapshot) never shows on the wrong side."""
     order_index = _hint(tx, _ORDER_INDEX[lead])
-    seqs, known = delinquent_seqs(tx, f.livemode)
+    ids, known = delinquent_ids(tx, f.livemode)
     if not known:
         if f.metadata:
             return _delinquent_past_count(tx, f, order_index, where, params, walk, small)
         if f.delinquent:  # more delinquent customers than a count reads
             rows, more = walk(order_index, where, params)
-            return _page(rows, more, paging.EXACT_COUNT_MAX + 1, False)
+            return _page(rows, more, len(ids), False)
         count, exact = paging.bounded_count(
             tx, f"SELECT 1 FROM customers {order_index} WHERE {' AND '.join(where)}", params
         )
         rows, more = walk(order_index, where, params)
         return _page(rows, more, count, exact)
+    if not f.metadata:
+        if f.delinquent:  # read and sort them, or walk the order index testing each row
+            if small(len(ids), True):
+                member, seq_list = tx.member_of("seq", seqs_of(tx, ids))
+                rows, more = walk(_hint(tx, ""), [member, *where], [seq_list, *params], True)
+            else:
+                rows, more = walk(order_index, where, params)
+            return _page(rows, more, len(ids), True)
+        total = customers_in_mode() - len(ids)  # every customer of the mode but those
+        rows, more = walk(order_index, where, params, total=total)
+        return _page(rows, more, total, True)
+    if len(f.metadata) > 1:
+        return _delinquent_past_count(tx, f, order_index, where, params, walk, small)
+    # one metadata filter: the delinquent customers it keeps, each probed by its primary key
     by_seq = _hint(tx, "")  # rowid lookups
-    member, seq_list = tx.member_of("seq", seqs)
-    # the conditions but the delinquent test (the last): the known set stands for it
-    others, other_params = where[:-1], params
-    matching = len(seqs)
-    if f.metadata:  # the delinquent customers the metadata filters keep
-        matching, _ = paging.bounded_count(
-            tx,
-            f"SELECT 1 FROM customers {by_seq} WHERE {' AND '.join([member, *others])}",
-            [seq_list, *other_params],
-        )
+    member, seq_list = tx.member_of("seq", seqs_of(tx, ids))
+    matching, _ = paging.bounded_count(
+        tx,
+        f"SELECT 1 FROM customers {by_seq} WHERE {' AND '.join([member, *where[:-1]])}",
+        [seq_list, *params],
+    )
     if f.delinquent:
         if small(matching, True):
             rows, more = walk(by_seq, [member, *where], [seq_list, *params], True)
         else:
             rows, more = walk(order_index, where, params)
         return _page(rows, more, matching, True)
-    if not f.metadata:  # every customer of the mode but those
-        total = customers_in_mode() - matching
-        rows, more = walk(order_index, where, params, total=total)
-        return _page(rows, more, total, True)
-    if len(f.metadata) > 1:
-        return _delinquent_past_count(tx, f, order_index, where, params, walk, small)
     ((key, value),) = f.metadata
     count = metadata_count(tx, f.livemode, key, value) - matching  # its counter, less them
     if small(count, True):
