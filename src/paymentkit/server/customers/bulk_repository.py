@@ -248,28 +248,21 @@ def _customer_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit:
 def _delinquent_seqs(
     tx: Tx, filters: repo.Filters, after: Position | None, limit: int
 ) -> list[int]:
-    """`delinquent=true`: when the mode's delinquent customers are few enough to be known, only
-    they are read and sorted (the created index walked testing each row read the whole mode:
-    2.5 s for the 5,001 of 1M customers); otherwise that walk."""
-    ids, known = repo.delinquent_ids(tx, filters.livemode)
-    if not known:
-        return _customer_seqs(tx, filters, after, limit)
-    if not ids:
-        return []
+    """`delinquent=true`: a walk of ix_customers_late_created, which holds only the live
+    delinquent customers (the created index walked testing each row read the whole mode: 1.3 s
+    for the 5,001 of 1M customers)."""
     where, params = repo.conditions(tx, filters)
-    member, seq_list = tx.member_of("seq", repo.seqs_of(tx, ids))
     request = paging.ListRequest(page=1, size=limit)
     rows, _ = paging.walk(
         tx,
         "seq",
         "customers",
-        [member, *where],
-        [seq_list, *params],
+        where,
+        params,
         _NEWEST_FIRST,
         request,
         after,
-        hint=repo.seq_hint(tx),
-        sort=True,
+        hint=repo.late_hint(tx),
     )
     return [row[0] for row in rows]
 

@@ -14,16 +14,16 @@ from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
 
 # Order of the columns every read returns; `CustomerRecord` below follows it.
-# `delinquent` is derived, never stored: true exactly while an invoice of the customer is
-# uncollectible (one probe of ix_invoices_customer_status).
-DELINQUENT = (
-    "EXISTS (SELECT 1 FROM invoices i"
-    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible')"
-)
 _SELECT = (
     "SELECT seq, id, livemode, did, name, email, phone, address, description, {balance},"
-    f" metadata, created_at, updated_at, {DELINQUENT}, invoices_version"
+    " metadata, created_at, updated_at, delinquent, invoices_version"
     " FROM customers"
+)
+# `delinquent` is true exactly while an invoice of the customer is uncollectible: every invoice
+# write sets it from this test, in its own transaction (`invoices_changed`).
+_HAS_UNCOLLECTIBLE = (
+    "EXISTS (SELECT 1 FROM invoices i"
+    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible')"
 )
 LIVE = "deleted_at IS NULL"
 ID_PREFIX = "cus_"
@@ -270,9 +270,15 @@ def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
         _index(tx, seq, livemode, fields["search_text"])
 
 
-def bump_invoices_version(tx: Tx, customer_id: str) -> None:
+def invoices_changed(tx: Tx, customer_id: str) -> None:
+    """After a write to one of the customer's invoices: a new `invoices_version` (the key of the
+    overdue cache), and `delinquent` as its invoices now say (one probe of
+    ix_invoices_customer_status). The invoice writes lock the customer's row first, so two of
+    them never set it from different views of the invoices."""
     tx.execute(
-        "UPDATE customers SET invoices_version = invoices_version + 1 WHERE id = ?", (customer_id,)
+        "UPDATE customers SET invoices_version = invoices_version + 1,"
+        f" delinquent = {_HAS_UNCOLLECTIBLE} WHERE id = ?",
+        (customer_id,),
     )
 
 
@@ -316,6 +322,13 @@ _ORDER_INDEX = {
     "name": "ix_customers_name",
     "email_lower": "ix_customers_email",
 }
+# The live delinquent customers in each order (partial on `deleted_at IS NULL AND delinquent`).
+_LATE_INDEX = {
+    "created_at": "ix_customers_late_created",
+    "updated_at": "ix_customers_late_updated",
+    "name": "ix_customers_late_name",
+    "email_lower": "ix_customers_late_email",
+}
 _METADATA = (
     "EXISTS (SELECT 1 FROM customer_metadata m WHERE m.customer_seq = customers.seq"
     " AND m.key = ? AND m.value = ?)"
@@ -329,9 +342,9 @@ def _hint(tx: Tx, index: str) -> str:
     return f"INDEXED BY {index}" if index else "NOT INDEXED"
 
 
-def seq_hint(tx: Tx) -> str:
-    """SQLite's hint for a read of customers by seq (rowid lookups, no index walked)."""
-    return _hint(tx, "")
+def late_hint(tx: Tx) -> str:
+    """SQLite's hint for a walk of the live delinquent customers in creation order."""
+    return _hint(tx, _LATE_INDEX["created_at"])
 
 
 def _ascii_range(tx: Tx, expression: str) -> str:
@@ -375,8 +388,8 @@ def conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
     for key, value in f.metadata:
         where.append(_METADATA)
         params.extend((key, value))
-    if f.delinquent is not None:
-        where.append(DELINQUENT if f.delinquent else f"NOT {DELINQUENT}")
+    if f.delinquent is not None:  # as the partial indexes' predicate says it (see _LATE_INDEX)
+        where.append("delinquent" if f.delinquent else "NOT delinquent")
     if f.search is not None:
         parts = _search_parts(tx, f.search)
         where.append("(" + " OR ".join(sql for sql, _ in parts) + ")")
@@ -571,28 +584,14 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     return _page(rows, more, count, exact)
 
 
-def delinquent_ids(tx: Tx, livemode: bool) -> tuple[list[str], bool]:
-    """The ids of the mode's delinquent customers and whether that is all of them (False past
-    EXACT_COUNT_MAX): one range of ix_invoices_uncollectible. All are live: a customer with an
-    uncollectible invoice cannot be deleted (customers/lifecycle.py)."""
-    hint = "INDEXED BY ix_invoices_uncollectible" if tx.dialect == "sqlite" else ""
-    rows = tx.all(
-        f"SELECT DISTINCT customer_id FROM invoices {hint}"
-        " WHERE livemode = ? AND status = 'uncollectible' LIMIT ?",
-        (livemode, paging.EXACT_COUNT_MAX + 1),
-    )
-    return [str(row[0]) for row in rows], len(rows) <= paging.EXACT_COUNT_MAX
-
-
-def seqs_of(tx: Tx, ids: Sequence[str]) -> list[int]:
-    """The seqs of these customers, through the unique index on id in a statement with no order
-    to walk: as a condition of a sorted page, SQLite read `id IN (…)` by scanning the whole
-    table (480 ms at 1M customers)."""
-    if not ids:
-        return []
-    member, id_list = tx.member_of("id", list(ids))
-    return sorted(
-        int(r[0]) for r in tx.all(f"SELECT seq FROM customers WHERE {member}", (id_list,))
+def delinquent_count(tx: Tx, livemode: bool) -> tuple[int, bool]:
+    """(count, exact) of the mode's live delinquent customers: index entries of
+    ix_customers_late_created, at most EXACT_COUNT_MAX + 1 of them."""
+    hint = _hint(tx, _LATE_INDEX["created_at"])
+    return paging.bounded_count(
+        tx,
+        f"SELECT 1 FROM customers {hint} WHERE livemode = ? AND {LIVE} AND delinquent",
+        [livemode],
     )
 
 
@@ -607,90 +606,59 @@ def _delinquent(
     customers_in_mode: Callable[[], int],
 ) -> paging.Page[CustomerRecord]:
     """A page under the `delinquent` filter (with metadata filters or none; a DID or email
-    filter finds few rows by its own index). The delinquent customers are read first: usually
-    few, so they are counted as they are (with metadata filters: each probed by its primary
-    key), `true` reads and sorts them when that beats walking the order index, and `false`
-    counts as the mode's customers (or a metadata value's) less them, walking the order index
-    past them. When more than EXACT_COUNT_MAX are delinquent, the order index is walked testing
-    each row. Pages keep the delinquent test on every row they return, so a debt paid between
-    two statements (PostgreSQL reads each in its own snapshot) never shows on the wrong side."""
+    filter finds few rows by its own index). `true` walks the order's ix_customers_late_*
+    index, which holds only the live delinquent customers; `false` walks the order index,
+    counting as the mode's customers (or a metadata value's) less the delinquent ones. With a
+    metadata filter the delinquent matches are counted from the delinquent side (each probed by
+    its primary key), and matches the metadata counter says are few are read and sorted."""
+    late_index = _hint(tx, _LATE_INDEX[lead])
     order_index = _hint(tx, _ORDER_INDEX[lead])
-    ids, known = delinquent_ids(tx, f.livemode)
-    if not known:
-        if f.metadata:
-            return _delinquent_past_count(tx, f, order_index, where, params, walk, small)
-        if f.delinquent:  # more delinquent customers than a count reads
-            rows, more = walk(order_index, where, params)
-            return _page(rows, more, len(ids), False)
+    late, late_exact = delinquent_count(tx, f.livemode)
+    if not f.metadata:
+        if f.delinquent:
+            rows, more = walk(late_index, where, params, total=late if late_exact else None)
+            return _page(rows, more, late, late_exact)
+        if late_exact:  # every customer of the mode but those
+            total = customers_in_mode() - late
+            rows, more = walk(order_index, where, params, total=total)
+            return _page(rows, more, total, True)
         count, exact = paging.bounded_count(
             tx, f"SELECT 1 FROM customers {order_index} WHERE {' AND '.join(where)}", params
         )
         rows, more = walk(order_index, where, params)
         return _page(rows, more, count, exact)
-    if not f.metadata:
-        if f.delinquent:  # read and sort them, or walk the order index testing each row
-            if small(len(ids), True):
-                member, seq_list = tx.member_of("seq", seqs_of(tx, ids))
-                rows, more = walk(_hint(tx, ""), [member, *where], [seq_list, *params], True)
-            else:
-                rows, more = walk(order_index, where, params)
-            return _page(rows, more, len(ids), True)
-        total = customers_in_mode() - len(ids)  # every customer of the mode but those
-        rows, more = walk(order_index, where, params, total=total)
-        return _page(rows, more, total, True)
-    if len(f.metadata) > 1:
-        return _delinquent_past_count(tx, f, order_index, where, params, walk, small)
-    # one metadata filter: the delinquent customers it keeps, each probed by its primary key
-    by_seq = _hint(tx, "")  # rowid lookups
-    member, seq_list = tx.member_of("seq", seqs_of(tx, ids))
-    matching, _ = paging.bounded_count(
-        tx,
-        f"SELECT 1 FROM customers {by_seq} WHERE {' AND '.join([member, *where[:-1]])}",
-        [seq_list, *params],
+    # the delinquent customers that the metadata filters keep
+    late_where = [*where[:-1], "delinquent"]
+    matching, matching_exact = paging.bounded_count(
+        tx, f"SELECT 1 FROM customers {late_index} WHERE {' AND '.join(late_where)}", params
     )
     if f.delinquent:
-        if small(matching, True):
-            rows, more = walk(by_seq, [member, *where], [seq_list, *params], True)
-        else:
-            rows, more = walk(order_index, where, params)
-        return _page(rows, more, matching, True)
-    ((key, value),) = f.metadata
-    count = metadata_count(tx, f.livemode, key, value) - matching  # its counter, less them
-    if small(count, True):
+        count, exact = matching, matching_exact
+    elif len(f.metadata) == 1 and matching_exact:
+        ((key, value),) = f.metadata
+        count, exact = metadata_count(tx, f.livemode, key, value) - matching, True
+    else:
+        count, exact = _bounded_metadata_count(tx, f)
+    meta_total = metadata_count(tx, f.livemode, *f.metadata[0])  # the first filter's matches
+    if small(meta_total, True):  # read them, test each, sort
         probe, probe_params = metadata_probe(f)
         meta = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
-        rows, more = walk(by_seq, [meta, *where], [*probe_params, *params], True)
+        rows, more = walk(_hint(tx, ""), [meta, *where], [*probe_params, *params], True)
     else:
-        rows, more = walk(order_index, where, params)
-    return _page(rows, more, count, True)
-
-
-def _delinquent_past_count(
-    tx: Tx,
-    f: Filters,
-    order_index: str,
-    where: list[str],
-    params: list[Any],
-    walk: Callable[..., tuple[list[Row], bool]],
-    small: Callable[[int, bool], bool],
-) -> paging.Page[CustomerRecord]:
-    """Metadata filters with a delinquent test on each of their matches: counted up to
-    EXACT_COUNT_MAX + 1 of them."""
-    probe, probe_params = metadata_probe(f)
-    test = DELINQUENT.replace("customers.id", "c.id")
-    owner = (
-        f"{'' if f.delinquent else 'NOT '}EXISTS (SELECT 1 FROM customers c"
-        f" WHERE c.seq = m0.customer_seq AND {test})"
-    )
-    count, exact = paging.bounded_count(
-        tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe} AND {owner}", probe_params
-    )
-    if small(count, exact):
-        matching = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
-        rows, more = walk(_hint(tx, ""), [matching, *where], [*probe_params, *params], True)
-    else:
-        rows, more = walk(order_index, where, params)
+        rows, more = walk(late_index if f.delinquent else order_index, where, params)
     return _page(rows, more, count, exact)
+
+
+def _bounded_metadata_count(tx: Tx, f: Filters) -> tuple[int, bool]:
+    """The metadata filters' matches with `f`'s delinquent value, up to EXACT_COUNT_MAX + 1."""
+    probe, probe_params = metadata_probe(f)
+    flag = "c.delinquent" if f.delinquent else "NOT c.delinquent"
+    return paging.bounded_count(
+        tx,
+        f"SELECT 1 FROM customer_metadata m0 WHERE {probe} AND EXISTS (SELECT 1 FROM customers c"
+        f" WHERE c.seq = m0.customer_seq AND {flag})",
+        probe_params,
+    )
 
 
 def _page(rows: list[Row], more: bool, count: int, exact: bool) -> paging.Page[CustomerRecord]:

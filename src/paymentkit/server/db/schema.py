@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -69,6 +70,10 @@ customers = Table(
     # Bumped by every write to one of the customer's invoices, in the same transaction: the key
     # under which a rendered overdue summary may be reused (customers/overdue.py).
     Column("invoices_version", BigInteger(), nullable=False, server_default=text("0")),
+    # True exactly while one of the customer's invoices is uncollectible; set by every invoice
+    # write in its transaction, with invoices_version (repository.invoices_changed), so the
+    # list's `delinquent` filter reads an index of these customers (migration 0010).
+    Column("delinquent", Boolean(), nullable=False, server_default=false()),
 )
 
 _live = text("deleted_at IS NULL")
@@ -98,6 +103,27 @@ Index(
     customers.c.deleted_at,  # always NULL here: it lets SQLite skip rows index-only
     sqlite_where=_live,
     postgresql_where=_live,
+)
+# The live delinquent customers in each order of the list (name and email: CUSTOMER_INDEXES):
+# `delinquent=true` is one range of these, whatever the order (migration 0010).
+_late = text("deleted_at IS NULL AND delinquent")
+Index(
+    "ix_customers_late_created",
+    customers.c.livemode,
+    customers.c.created_at,
+    customers.c.seq,
+    customers.c.deleted_at,
+    sqlite_where=_late,
+    postgresql_where=_late,
+)
+Index(
+    "ix_customers_late_updated",
+    customers.c.livemode,
+    customers.c.updated_at,
+    customers.c.seq,
+    customers.c.deleted_at,
+    sqlite_where=_late,
+    postgresql_where=_late,
 )
 # The number of live customers per mode, kept by the write path in the same transaction so an
 # unfiltered list answers `count` without scanning (count(*) of 100k rows cost 3.6 ms on SQLite).
@@ -267,16 +293,6 @@ Index(
     invoices.c.customer_id,
     invoices.c.created_at,
     invoices.c.seq,
-)
-# The mode's delinquent customers (a `delinquent` list filter): the customers of its
-# uncollectible invoices, one range of this partial index (migration 0009).
-_uncollectible = text("status = 'uncollectible'")
-Index(
-    "ix_invoices_uncollectible",
-    invoices.c.livemode,
-    invoices.c.customer_id,
-    sqlite_where=_uncollectible,
-    postgresql_where=_uncollectible,
 )
 
 # -- idempotency (migration 0004) -------------------------------------------------------------
@@ -495,6 +511,15 @@ CUSTOMER_INDEXES = {
         '(livemode, name COLLATE "C", seq)',
     ),
     "ix_customers_email": (
+        "(livemode, email_lower, seq, deleted_at)",
+        '(livemode, email_lower COLLATE "C", seq)',
+    ),
+    # the delinquent ones only (`deleted_at IS NULL AND delinquent`, migration 0010)
+    "ix_customers_late_name": (
+        "(livemode, name, seq, deleted_at)",
+        '(livemode, name COLLATE "C", seq)',
+    ),
+    "ix_customers_late_email": (
         "(livemode, email_lower, seq, deleted_at)",
         '(livemode, email_lower COLLATE "C", seq)',
     ),

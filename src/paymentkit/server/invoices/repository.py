@@ -36,18 +36,19 @@ records = Records(
 )
 get, page = records.get, records.page
 
-# Every write below also bumps the owner's `customers.invoices_version` in the same transaction,
-# which is what lets a rendered overdue list be reused safely (see customers/overdue.py).
+# Every write below also bumps the owner's `customers.invoices_version` and sets its
+# `delinquent` flag in the same transaction: that is what lets a rendered overdue list be reused
+# safely (see customers/overdue.py) and the delinquent filter read an index.
 
 
 def insert(tx: Tx, values: dict[str, Any]) -> None:
     records.insert(tx, values)
-    customers.bump_invoices_version(tx, values["customer_id"])
+    customers.invoices_changed(tx, values["customer_id"])
 
 
 def update(tx: Tx, id: str, customer_id: str, fields: dict[str, Any]) -> None:
     records.update(tx, id, fields)
-    customers.bump_invoices_version(tx, customer_id)
+    customers.invoices_changed(tx, customer_id)
 
 
 def uncollectible_of(tx: Tx, customer_id: str) -> list[Row]:

@@ -1,18 +1,27 @@
-"""a customer's invoices and subscriptions in list order
+"""the delinquent flag, and a customer's invoices and subscriptions in list order
 
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-03 12:00:00.000000
 
+Measured with bench/bench_dashboard.py at 1,000,000 customers (ARCHITECTURE.md, "The dashboard
+at a million customers"):
+- customers.delinquent: true exactly while an invoice of the customer is uncollectible, kept by
+  every invoice write in its own transaction (it already bumped invoices_version there). The
+  `delinquent` filter read the mode's delinquent customers from the uncollectible invoices'
+  index on every request and then either sorted them or walked an order index probing each row
+  (5,001 delinquent: 13-56 ms a page); the partial indexes ix_customers_late_* hold the live
+  delinquent customers in each order of the list, so a page is one range of one of them.
+  ix_invoices_uncollectible (0009), which only served that read, goes.
 - ix_invoices_customer_list, ix_subscriptions_customer_list: (livemode, customer_id,
-  created_at, seq), so `GET /api/invoices?customer_id=` and `GET /api/subscriptions?customer_id=`
-  (and the dashboard's customer page, which reads both) are one index range in the list's
-  order. Before, SQLite walked the mode's whole list index testing customer_id on every row
-  (49 ms for a customer's invoices among 206,000 at 1M customers).
+  created_at, seq), so `?customer_id=` lists (and the dashboard's customer page, which reads
+  both) are one index range in the list's order; SQLite walked the mode's whole list index
+  testing customer_id (49 ms for a customer's invoices among 206,000).
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
@@ -20,9 +29,44 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+LATE = "deleted_at IS NULL AND delinquent"
+# Names and definitions as they stand in schema.py when this revision was written:
+# (SQLite, PostgreSQL) column lists, each index partial on LATE.
+LATE_INDEXES = {
+    "ix_customers_late_created": (
+        "(livemode, created_at, seq, deleted_at)",
+        "(livemode, created_at, seq, deleted_at)",
+    ),
+    "ix_customers_late_updated": (
+        "(livemode, updated_at, seq, deleted_at)",
+        "(livemode, updated_at, seq, deleted_at)",
+    ),
+    "ix_customers_late_name": (
+        "(livemode, name, seq, deleted_at)",
+        '(livemode, name COLLATE "C", seq)',
+    ),
+    "ix_customers_late_email": (
+        "(livemode, email_lower, seq, deleted_at)",
+        '(livemode, email_lower COLLATE "C", seq)',
+    ),
+}
+
 
 def upgrade() -> None:
+    op.add_column(
+        "customers",
+        sa.Column("delinquent", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.execute(
+        "UPDATE customers SET delinquent = true WHERE id IN"
+        " (SELECT customer_id FROM invoices WHERE status = 'uncollectible')"
+    )
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for name, (on_sqlite, on_postgresql) in LATE_INDEXES.items():
+        columns = on_sqlite if sqlite else on_postgresql
+        op.execute(f"CREATE INDEX {name} ON customers {columns} WHERE {LATE}")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_uncollectible")
         batch_op.create_index(
             "ix_invoices_customer_list",
             ["livemode", "customer_id", "created_at", "seq"],
@@ -41,3 +85,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_subscriptions_customer_list")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index("ix_invoices_customer_list")
+        batch_op.create_index(
+            "ix_invoices_uncollectible",
+            ["livemode", "customer_id"],
+            unique=False,
+            sqlite_where=sa.text("status = 'uncollectible'"),
+            postgresql_where=sa.text("status = 'uncollectible'"),
+        )
+    for name in LATE_INDEXES:
+        op.execute(f"DROP INDEX {name}")
+    # plain ALTER (SQLite 3.35+): a batch would rebuild the table without the raw-SQL indexes
+    op.execute("ALTER TABLE customers DROP COLUMN delinquent")
