@@ -335,6 +335,22 @@ def test_filter_by_metadata_dot_and_bracket_forms(api: API) -> None:
     assert raw(api, "metadata.tier=bronze")["count"] == 0
 
 
+def test_numbered_metadata_pages_end_where_the_matches_do(api: API) -> None:
+    """Customers with several metadata keys: a numbered page of a metadata filter (creation
+    order, one range of the metadata index) reads each customer once, and the last page says
+    no more follow."""
+    made = [
+        api.post("/api/customers", json={"metadata": {"tier": "1", "zone": f"z{i}"}}).json()["id"]
+        for i in range(4)
+    ]
+    pages = [
+        api.get("/api/customers", params={"metadata.tier": "1", "page": p, "pageSize": 1}).json()
+        for p in (1, 2, 3, 4)
+    ]
+    assert [c["id"] for page in pages for c in page["list"]] == made[::-1]
+    assert [page["has_more"] for page in pages] == [True, True, True, False]
+
+
 def test_filter_by_metadata_number_and_boolean(api: API) -> None:
     one = create(api, {"metadata": {"n": 1, "vip": True}})
     two = create(api, {"metadata": {"n": 2, "vip": False}})

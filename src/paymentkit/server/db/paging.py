@@ -244,6 +244,7 @@ def walk(
     hint: str = "",
     total: int | None = None,
     sort: bool = False,
+    unique_id: bool = True,
 ) -> tuple[list[Row], bool]:
     """One page of `columns` from `source` (a table, maybe with an alias) under `where`, in
     `keys` order, and whether another lies beyond it; `hint` (SQLite's `INDEXED BY x` or `NOT
@@ -251,7 +252,8 @@ def walk(
     that reads only the order index, then fetches the page's rows. Rows come back in list order
     whichever way the cursor points. `total`, the exact number of rows under `where`, lets a
     numbered page in the second half skip from the end; `sort` says `where` finds few rows that
-    are best sorted (see `order_sql`)."""
+    are best sorted (see `order_sql`). `unique_id` false: `id_column` names several rows of
+    `source` (a customer's metadata rows), so a numbered page's fetch repeats `where`."""
     reverse = request.cursor is not None and request.cursor.before
     table, source = source, f"{source} {hint}" if hint else source
     want = request.size + 1
@@ -267,10 +269,11 @@ def walk(
         clause = " AND ".join([*where, condition])
         limit = want - len(rows)
         if offset:
+            again, again_params = ("", ()) if unique_id else (f" AND {clause}", (*params, *extra))
             found = tx.all(
                 f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM {source}"
-                f" WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}",
-                (*params, *extra, limit, offset),
+                f" WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?){again} ORDER BY {order}",
+                (*params, *extra, limit, offset, *again_params),
             )
             if not found:  # the whole segment lies before the page: skip it
                 skipped = tx.scalar(
