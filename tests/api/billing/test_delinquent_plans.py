@@ -159,3 +159,26 @@ def test_export_in_batches_is_the_list(
     expected = _cursor_walk(api, 100, **q)
     assert len(expected) >= 3
     assert [parse(line)["id"] for line in exported] == expected
+
+
+def test_metadata_rows_follow_the_flag(api: API) -> None:
+    """The metadata rows carry the customer's flag through a metadata update made while it is
+    delinquent and through the payment that ends it."""
+    b = Billing(api)
+    c = make_customer(api, metadata={"tier": "9"})
+    invoice = uncollectible(api, make_invoice(api, c["id"], b.currency["id"], "500"))
+    body(api.put(f"/api/customers/{c['id']}", json={"metadata": {"tier": "9", "new": "x"}}), 200)
+
+    def listed(flag: str, order: str = "created_at:DESC", **meta: str) -> tuple[list[str], int]:
+        q = {"delinquent": flag, "order": order, **{f"metadata.{k}": v for k, v in meta.items()}}
+        page = _page(api, **q)
+        return [x["id"] for x in page["list"]], page["count"]
+
+    for order in ("created_at:DESC", "name:ASC"):
+        assert listed("true", new="x", order=order) == ([c["id"]], 1)
+        assert listed("false", new="x", order=order) == ([], 0)
+    do_pay = api.post(f"/api/invoices/{invoice['id']}/pay", json={})
+    assert do_pay.status_code == 200, do_pay.text
+    for meta in ({"new": "x"}, {"tier": "9"}):
+        assert listed("true", **meta) == ([], 0)
+        assert listed("false", **meta) == ([c["id"]], 1)

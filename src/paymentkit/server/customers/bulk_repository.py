@@ -218,12 +218,7 @@ def export_batch(
 ) -> list[repo.CustomerRecord]:
     """The next `limit` customers matching `filters` after `after`, newest first (created_at,
     then seq, descending: the order of ix_customers_created and of the list)."""
-    if (
-        filters.metadata
-        and filters.did is None
-        and filters.email is None
-        and filters.delinquent is None
-    ):
+    if filters.metadata and filters.did is None and filters.email is None:
         seqs = _metadata_seqs(tx, filters, after, limit)
     elif filters.delinquent and filters.did is None and filters.email is None:
         seqs = _delinquent_seqs(tx, filters, after, limit)
@@ -268,6 +263,9 @@ def _delinquent_seqs(
 
 
 def _metadata_seqs(tx: Tx, filters: repo.Filters, after: Position | None, limit: int) -> list[int]:
-    """Metadata filters alone: the list's own walk of ix_customer_metadata_filter."""
+    """Metadata filters (and maybe `delinquent`): the list's own walk of
+    ix_customer_metadata_filter (or of ix_customer_metadata_late)."""
     request = paging.ListRequest(page=1, size=limit)
-    return repo.metadata_seqs(tx, filters, _NEWEST_FIRST, request, after)[0]
+    return repo.metadata_seqs(tx, filters, _NEWEST_FIRST, request, after, late=filters.delinquent)[
+        0
+    ]

@@ -214,10 +214,10 @@ def replace_metadata(
     new = set(values.items())
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
     for key, value in values.items():  # at most 50 (rules.METADATA_MAX_KEYS)
-        tx.execute(
-            "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (seq, key, value, livemode, created_at),
+        tx.execute(  # with the customer's delinquent flag (its row is locked: see invoices_changed)
+            "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at,"
+            " delinquent) SELECT ?, ?, ?, ?, ?, delinquent FROM customers WHERE seq = ?",
+            (seq, key, value, livemode, created_at, seq),
         )
     count_metadata(tx, livemode, sorted(old - new), -1)
     count_metadata(tx, livemode, sorted(new - old), 1)
@@ -273,13 +273,20 @@ def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
 def invoices_changed(tx: Tx, customer_id: str) -> None:
     """After a write to one of the customer's invoices: a new `invoices_version` (the key of the
     overdue cache), and `delinquent` as its invoices now say (one probe of
-    ix_invoices_customer_status). The invoice writes lock the customer's row first, so two of
-    them never set it from different views of the invoices."""
-    tx.execute(
+    ix_invoices_customer_status), copied onto its metadata rows when it changes. Invoice
+    writes and customer updates lock the customer's row first, so none of them sets either
+    from a stale view."""
+    row = tx.one(
         "UPDATE customers SET invoices_version = invoices_version + 1,"
-        f" delinquent = {_HAS_UNCOLLECTIBLE} WHERE id = ?",
+        f" delinquent = {_HAS_UNCOLLECTIBLE} WHERE id = ? RETURNING seq, delinquent",
         (customer_id,),
     )
+    if row is not None:
+        flag = bool(row[1])
+        tx.execute(
+            "UPDATE customer_metadata SET delinquent = ? WHERE customer_seq = ? AND delinquent <> ?",
+            (flag, row[0], flag),
+        )
 
 
 def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
@@ -561,7 +568,9 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     if f.search is not None:
         return _search(tx, f, f.search, where, params, walk, small)
     if f.delinquent is not None:
-        return _delinquent(tx, f, lead, where, params, walk, small, customers_in_mode)
+        return _delinquent(
+            tx, f, lead, where, params, walk, small, customers_in_mode, keys, request, values
+        )
     # metadata filters only
     (key, value), others = f.metadata[0], f.metadata[1:]
     probe, probe_params = metadata_probe(f)
@@ -604,17 +613,21 @@ def _delinquent(
     walk: Callable[..., tuple[list[Row], bool]],
     small: Callable[[int, bool], bool],
     customers_in_mode: Callable[[], int],
+    keys: paging.Order,
+    request: paging.ListRequest,
+    values: Sequence[Any] | None,
 ) -> paging.Page[CustomerRecord]:
     """A page under the `delinquent` filter (with metadata filters or none; a DID or email
     filter finds few rows by its own index). `true` walks the order's ix_customers_late_*
     index, which holds only the live delinquent customers; `false` walks the order index,
-    counting as the mode's customers (or a metadata value's) less the delinquent ones. With a
-    metadata filter the delinquent matches are counted from the delinquent side (each probed by
-    its primary key), and matches the metadata counter says are few are read and sorted."""
+    counting as the mode's customers less the delinquent ones. With metadata filters the
+    metadata rows carry the flag: the delinquent matches are one range of
+    ix_customer_metadata_late (counted there; `false` counts as the value's counter less them),
+    and in creation order a page is one range of that index or of ix_customer_metadata_filter."""
     late_index = _hint(tx, _LATE_INDEX[lead])
     order_index = _hint(tx, _ORDER_INDEX[lead])
-    late, late_exact = delinquent_count(tx, f.livemode)
     if not f.metadata:
+        late, late_exact = delinquent_count(tx, f.livemode)
         if f.delinquent:
             rows, more = walk(late_index, where, params, total=late if late_exact else None)
             return _page(rows, more, late, late_exact)
@@ -627,38 +640,31 @@ def _delinquent(
         )
         rows, more = walk(order_index, where, params)
         return _page(rows, more, count, exact)
-    # the delinquent customers that the metadata filters keep
-    late_where = [*where[:-1], "delinquent"]
-    matching, matching_exact = paging.bounded_count(
-        tx, f"SELECT 1 FROM customers {late_index} WHERE {' AND '.join(late_where)}", params
+    late_probe, late_params = metadata_probe(f, late=True)
+    count, exact = paging.bounded_count(
+        tx, f"SELECT 1 FROM {_metadata_source(tx, True)} WHERE {late_probe}", late_params
     )
-    if f.delinquent:
-        count, exact = matching, matching_exact
-    elif len(f.metadata) == 1 and matching_exact:
-        ((key, value),) = f.metadata
-        count, exact = metadata_count(tx, f.livemode, key, value) - matching, True
-    else:
-        count, exact = _bounded_metadata_count(tx, f)
-    meta_total = metadata_count(tx, f.livemode, *f.metadata[0])  # the first filter's matches
-    if small(meta_total, True):  # read them, test each, sort
-        probe, probe_params = metadata_probe(f)
-        meta = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
+    if not f.delinquent:
+        if len(f.metadata) == 1 and exact:  # the value's counter, less them
+            count = metadata_count(tx, f.livemode, *f.metadata[0]) - count
+        else:
+            probe, probe_params = metadata_probe(f, late=False)
+            count, exact = paging.bounded_count(
+                tx, f"SELECT 1 FROM {_metadata_source(tx, False)} WHERE {probe}", probe_params
+            )
+    if lead == "created_at":
+        seqs, more = metadata_seqs(tx, f, keys, request, values, late=f.delinquent)
+        return _page(by_seq(tx, seqs), more, count, exact)
+    if small(count, exact):  # read the matches from their metadata rows, sort them
+        probe, probe_params = metadata_probe(f, late=f.delinquent)
+        meta = (
+            f"seq IN (SELECT m0.customer_seq FROM {_metadata_source(tx, f.delinquent)}"
+            f" WHERE {probe})"
+        )
         rows, more = walk(_hint(tx, ""), [meta, *where], [*probe_params, *params], True)
     else:
         rows, more = walk(late_index if f.delinquent else order_index, where, params)
     return _page(rows, more, count, exact)
-
-
-def _bounded_metadata_count(tx: Tx, f: Filters) -> tuple[int, bool]:
-    """The metadata filters' matches with `f`'s delinquent value, up to EXACT_COUNT_MAX + 1."""
-    probe, probe_params = metadata_probe(f)
-    flag = "c.delinquent" if f.delinquent else "NOT c.delinquent"
-    return paging.bounded_count(
-        tx,
-        f"SELECT 1 FROM customer_metadata m0 WHERE {probe} AND EXISTS (SELECT 1 FROM customers c"
-        f" WHERE c.seq = m0.customer_seq AND {flag})",
-        probe_params,
-    )
 
 
 def _page(rows: list[Row], more: bool, count: int, exact: bool) -> paging.Page[CustomerRecord]:
@@ -675,15 +681,27 @@ def filter_hint(tx: Tx, f: Filters) -> str:
     return _hint(tx, _ORDER_INDEX["created_at"])
 
 
-def metadata_probe(f: Filters) -> tuple[str, list[Any]]:
+def metadata_probe(f: Filters, late: bool | None = None) -> tuple[str, list[Any]]:
     """`f`'s metadata filters as conditions on `customer_metadata m0`: the first filter's rows
-    (a range of ix_customer_metadata_filter), each other filter an EXISTS on the same customer."""
+    (a range of ix_customer_metadata_filter; with `late` true, of ix_customer_metadata_late),
+    each other filter an EXISTS on the same customer; `late` true/false: only the delinquent
+    customers' rows, or only the others'."""
     (key, value), others = f.metadata[0], f.metadata[1:]
+    first = "m0.livemode = ? AND m0.key = ? AND m0.value = ?"
+    if late is not None:  # as the partial index's predicate says it
+        first += " AND m0.delinquent" if late else " AND NOT m0.delinquent"
     probe = " AND ".join(
-        ["m0.livemode = ? AND m0.key = ? AND m0.value = ?"]
-        + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
+        [first] + [_METADATA.replace("customers.seq", "m0.customer_seq")] * len(others)
     )
     return probe, [f.livemode, key, value, *(x for pair in others for x in pair)]
+
+
+def _metadata_source(tx: Tx, late: bool | None) -> str:
+    """`customer_metadata m0`, told on SQLite which index holds the rows a probe reads."""
+    if tx.dialect != "sqlite":
+        return "customer_metadata m0"
+    index = "ix_customer_metadata_late" if late else "ix_customer_metadata_filter"
+    return f"customer_metadata m0 INDEXED BY {index}"
 
 
 def metadata_seqs(
@@ -692,11 +710,13 @@ def metadata_seqs(
     keys: paging.Order,
     request: paging.ListRequest,
     values: Sequence[Any] | None,
+    late: bool | None = None,
 ) -> tuple[list[int], bool]:
     """The seqs of a page of the customers matching `f`'s metadata filters in creation order
     (`keys` on created_at, then seq), and whether more follow: one range of
-    ix_customer_metadata_filter, which holds each live customer's created_at."""
-    probe, probe_params = metadata_probe(f)
+    ix_customer_metadata_filter, which holds each live customer's created_at (with `late`
+    true: of ix_customer_metadata_late; false: the first, skipping delinquent customers)."""
+    probe, probe_params = metadata_probe(f, late)
     meta_keys = tuple(
         paging.SortKey(
             "m0.created_at" if k.column == "created_at" else "m0.customer_seq", k.descending
@@ -713,6 +733,8 @@ def metadata_seqs(
         request,
         values,
         id_column="m0.customer_seq",
+        hint=_metadata_source(tx, late).removeprefix("customer_metadata m0").strip(),
+        unique_id=False,  # a customer has a row per key
     )
     return [int(row[0]) for row in found], more
 

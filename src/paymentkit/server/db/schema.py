@@ -150,6 +150,19 @@ customer_metadata = Table(
     Column("value", String(500), nullable=False),
     Column("livemode", Boolean(), nullable=False),
     Column("created_at", BigInteger(), nullable=False),
+    # The customer's `delinquent`, copied when it changes (migration 0010): a metadata filter
+    # with `delinquent` is one range of ix_customer_metadata_late, or of the filter index.
+    Column("delinquent", Boolean(), nullable=False, server_default=false()),
+)
+Index(
+    "ix_customer_metadata_late",
+    customer_metadata.c.livemode,
+    customer_metadata.c.key,
+    customer_metadata.c.value,
+    customer_metadata.c.created_at,
+    customer_metadata.c.customer_seq,
+    sqlite_where=text("delinquent"),
+    postgresql_where=text("delinquent"),
 )
 Index(
     "ix_customer_metadata_filter",

@@ -13,6 +13,11 @@ at a million customers"):
   (5,001 delinquent: 13-56 ms a page); the partial indexes ix_customers_late_* hold the live
   delinquent customers in each order of the list, so a page is one range of one of them.
   ix_invoices_uncollectible (0009), which only served that read, goes.
+- customer_metadata.delinquent: the customer's flag, copied when it changes, and
+  ix_customer_metadata_late over the delinquent customers' rows: a metadata filter with
+  `delinquent` counts and pages from one index range instead of probing each delinquent
+  customer's metadata (PostgreSQL, without statistics on the new column, merge-joined all
+  333,000 `tier=gold` rows: 470 ms).
 - ix_invoices_customer_list, ix_subscriptions_customer_list: (livemode, customer_id,
   created_at, seq), so `?customer_id=` lists (and the dashboard's customer page, which reads
   both) are one index range in the list's order; SQLite walked the mode's whole list index
@@ -61,10 +66,22 @@ def upgrade() -> None:
         "UPDATE customers SET delinquent = true WHERE id IN"
         " (SELECT customer_id FROM invoices WHERE status = 'uncollectible')"
     )
+    op.add_column(
+        "customer_metadata",
+        sa.Column("delinquent", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.execute(
+        "UPDATE customer_metadata SET delinquent = true WHERE customer_seq IN"
+        " (SELECT seq FROM customers WHERE delinquent)"
+    )
     sqlite = op.get_bind().dialect.name == "sqlite"
     for name, (on_sqlite, on_postgresql) in LATE_INDEXES.items():
         columns = on_sqlite if sqlite else on_postgresql
         op.execute(f"CREATE INDEX {name} ON customers {columns} WHERE {LATE}")
+    op.execute(
+        "CREATE INDEX ix_customer_metadata_late ON customer_metadata"
+        " (livemode, key, value, created_at, customer_seq) WHERE delinquent"
+    )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index("ix_invoices_uncollectible")
         batch_op.create_index(
@@ -78,6 +95,8 @@ def upgrade() -> None:
             ["livemode", "customer_id", "created_at", "seq"],
             unique=False,
         )
+    if not sqlite:  # statistics for the new columns, or the planner takes half the rows for late
+        op.execute("ANALYZE customers, customer_metadata")
 
 
 def downgrade() -> None:
@@ -92,6 +111,8 @@ def downgrade() -> None:
             sqlite_where=sa.text("status = 'uncollectible'"),
             postgresql_where=sa.text("status = 'uncollectible'"),
         )
+    op.execute("DROP INDEX ix_customer_metadata_late")
+    op.execute("ALTER TABLE customer_metadata DROP COLUMN delinquent")
     for name in LATE_INDEXES:
         op.execute(f"DROP INDEX {name}")
     # plain ALTER (SQLite 3.35+): a batch would rebuild the table without the raw-SQL indexes
