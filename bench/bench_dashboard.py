@@ -1029,9 +1029,15 @@ def main() -> int:
             only = None if args.only is None else set(args.only.split(",")) | {"retrieve"}
             chosen = [c for c in calls if only is None or c.key in only]
             results: dict[str, tuple[list[float], list[float]]] = {}
+            failed: dict[str, str] = {}
             for n, call in enumerate(chosen):
-                check(page, api, call)
-                results[call.key] = measure(page, api, call, args.repeat, args.seed + n)
+                try:
+                    check(page, api, call)
+                    results[call.key] = measure(page, api, call, args.repeat, args.seed + n)
+                except BenchError as exc:  # reported in its row (a 503: the statement timeout)
+                    if call.key == "retrieve":
+                        raise
+                    failed[call.key] = str(exc)
             exports = []
             for label, query in EXPORTS:
                 q = query or {"email": email, "delinquent": "false"}
@@ -1060,6 +1066,13 @@ def main() -> int:
         table.add_column(col, justify="left" if col == "call" else "right")
     failures = 0
     for call in chosen:
+        if call.key in failed:
+            failures += 1
+            status = re.search(r"answered (\d+)", failed[call.key])
+            table.add_row(
+                call.label, f"error {status.group(1) if status else '?'}", *[""] * 5, "FAIL"
+            )
+            continue
         pages, apis = results[call.key]
         p50 = statistics.median(pages)
         api_p50 = statistics.median(apis) if call.api else None
