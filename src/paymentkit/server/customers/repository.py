@@ -655,7 +655,12 @@ def _delinquent(
     if lead == "created_at":
         seqs, more = metadata_seqs(tx, f, keys, request, values, late=f.delinquent)
         return _page(by_seq(tx, seqs), more, count, exact)
-    if small(count, exact):  # read the matches from their metadata rows, sort them
+    if f.delinquent:  # the walk would read the delinquent customers' index, not the mode's
+        late, _ = delinquent_count(tx, f.livemode)
+        few = exact and count * count <= (request.size + 1) * late
+    else:
+        few = small(count, exact)
+    if few:  # read the matches from their metadata rows, sort them
         probe, probe_params = metadata_probe(f, late=f.delinquent)
         meta = (
             f"seq IN (SELECT m0.customer_seq FROM {_metadata_source(tx, f.delinquent)}"
