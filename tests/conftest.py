@@ -90,7 +90,7 @@ def _truncate_postgres(url: str) -> None:
     tables = ", ".join(t.name for t in schema_metadata.sorted_tables if t.name != "customer_counts")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        conn.execute("UPDATE customer_counts SET n = 0")
+        conn.execute("UPDATE customer_counts SET n = 0, n_delinquent = 0")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

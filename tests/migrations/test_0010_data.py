@@ -54,6 +54,11 @@ def _old_rows(tx: Tx) -> None:
                 (f"in_{n}", False, customer, status, *map(tx.money_in, (100, 0, 100)), now, now),
             )
 
+    # what the write path kept in 0009 too
+    tx.execute(
+        "UPDATE customer_counts SET n = ? WHERE livemode = ? AND shard = 0", (len(INVOICES), False)
+    )
+
 
 def _flags(db: Database) -> dict[str, bool]:
     rows = db.run_sync(lambda tx: tx.all("SELECT id, delinquent FROM customers"))
@@ -78,9 +83,13 @@ def test_upgrade_sets_the_flag_from_the_invoices(empty_url: str) -> None:  # noq
                 return sorted(c["id"] for c in r.json()["list"])
 
             assert late() == ["cus_late", "cus_twice"]
+            counted = client.get("/api/customers", params={"delinquent": "false"}, headers=headers)
+            assert counted.json()["count"] == 2  # the counters: 4 customers, 2 delinquent
             paid: Any = client.post("/api/invoices/in_1/pay", json={}, headers=headers)
             assert paid.status_code == 200, paid.text
             assert late() == ["cus_twice"]
+            counted = client.get("/api/customers", params={"delinquent": "true"}, headers=headers)
+            assert counted.json()["count"] == 1
             r = client.get("/api/customers/cus_late", headers=headers)
             assert r.json()["delinquent"] is False
     finally:

@@ -276,17 +276,24 @@ def invoices_changed(tx: Tx, customer_id: str) -> None:
     ix_invoices_customer_status), copied onto its metadata rows when it changes. Invoice
     writes and customer updates lock the customer's row first, so none of them sets either
     from a stale view."""
-    row = tx.one(
-        "UPDATE customers SET invoices_version = invoices_version + 1,"
-        f" delinquent = {_HAS_UNCOLLECTIBLE} WHERE id = ? RETURNING seq, delinquent",
-        (customer_id,),
-    )
-    if row is not None:
-        flag = bool(row[1])
-        tx.execute(
-            "UPDATE customer_metadata SET delinquent = ? WHERE customer_seq = ? AND delinquent <> ?",
-            (flag, row[0], flag),
+    before = tx.one("SELECT seq, livemode, delinquent FROM customers WHERE id = ?", (customer_id,))
+    flag = bool(
+        tx.scalar(
+            "UPDATE customers SET invoices_version = invoices_version + 1,"
+            f" delinquent = {_HAS_UNCOLLECTIBLE} WHERE id = ? RETURNING delinquent",
+            (customer_id,),
         )
+    )
+    if before is None or bool(before[2]) == flag:
+        return
+    seq, livemode = int(before[0]), bool(before[1])
+    tx.execute("UPDATE customer_metadata SET delinquent = ? WHERE customer_seq = ?", (flag, seq))
+    # A delinquent customer cannot be deleted (its uncollectible invoice is unsettled:
+    # lifecycle.delete), so the count changes here only.
+    tx.execute(
+        "UPDATE customer_counts SET n_delinquent = n_delinquent + ? WHERE livemode = ? AND shard = ?",
+        (1 if flag else -1, livemode, secrets.randbelow(COUNTER_SHARDS)),
+    )
 
 
 def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
@@ -593,14 +600,13 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
     return _page(rows, more, count, exact)
 
 
-def delinquent_count(tx: Tx, livemode: bool) -> tuple[int, bool]:
-    """(count, exact) of the mode's live delinquent customers: index entries of
-    ix_customers_late_created, at most EXACT_COUNT_MAX + 1 of them."""
-    hint = _hint(tx, _LATE_INDEX["created_at"])
-    return paging.bounded_count(
-        tx,
-        f"SELECT 1 FROM customers {hint} WHERE livemode = ? AND {LIVE} AND delinquent",
-        [livemode],
+def delinquent_count(tx: Tx, livemode: bool) -> int:
+    """The mode's live delinquent customers (customer_counts.n_delinquent)."""
+    return int(
+        tx.scalar(
+            "SELECT coalesce(sum(n_delinquent), 0) FROM customer_counts WHERE livemode = ?",
+            (livemode,),
+        )
     )
 
 
@@ -619,27 +625,19 @@ def _delinquent(
 ) -> paging.Page[CustomerRecord]:
     """A page under the `delinquent` filter (with metadata filters or none; a DID or email
     filter finds few rows by its own index). `true` walks the order's ix_customers_late_*
-    index, which holds only the live delinquent customers; `false` walks the order index,
-    counting as the mode's customers less the delinquent ones. With metadata filters the
+    index, which holds only the live delinquent customers; `false` walks the order index; both
+    count exactly from customer_counts (`false`: the mode's customers less the delinquent
+    ones). With metadata filters the
     metadata rows carry the flag: the delinquent matches are one range of
     ix_customer_metadata_late (counted there; `false` counts as the value's counter less them),
     and in creation order a page is one range of that index or of ix_customer_metadata_filter."""
     late_index = _hint(tx, _LATE_INDEX[lead])
     order_index = _hint(tx, _ORDER_INDEX[lead])
-    if not f.metadata:
-        late, late_exact = delinquent_count(tx, f.livemode)
-        if f.delinquent:
-            rows, more = walk(late_index, where, params, total=late if late_exact else None)
-            return _page(rows, more, late, late_exact)
-        if late_exact:  # every customer of the mode but those
-            total = customers_in_mode() - late
-            rows, more = walk(order_index, where, params, total=total)
-            return _page(rows, more, total, True)
-        count, exact = paging.bounded_count(
-            tx, f"SELECT 1 FROM customers {order_index} WHERE {' AND '.join(where)}", params
-        )
-        rows, more = walk(order_index, where, params)
-        return _page(rows, more, count, exact)
+    if not f.metadata:  # both sides counted exactly, from the counters
+        late = delinquent_count(tx, f.livemode)
+        total = late if f.delinquent else customers_in_mode() - late
+        rows, more = walk(late_index if f.delinquent else order_index, where, params, total=total)
+        return _page(rows, more, total, True)
     late_probe, late_params = metadata_probe(f, late=True)
     count, exact = paging.bounded_count(
         tx, f"SELECT 1 FROM {_metadata_source(tx, True)} WHERE {late_probe}", late_params
@@ -656,8 +654,7 @@ def _delinquent(
         seqs, more = metadata_seqs(tx, f, keys, request, values, late=f.delinquent)
         return _page(by_seq(tx, seqs), more, count, exact)
     if f.delinquent:  # the walk would read the delinquent customers' index, not the mode's
-        late, _ = delinquent_count(tx, f.livemode)
-        few = exact and count * count <= (request.size + 1) * late
+        few = exact and count * count <= (request.size + 1) * delinquent_count(tx, f.livemode)
     else:
         few = small(count, exact)
     if few:  # read the matches from their metadata rows, sort them

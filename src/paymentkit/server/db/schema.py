@@ -136,6 +136,9 @@ customer_counts = Table(
     Column("livemode", Boolean(), primary_key=True),
     Column("shard", Integer(), primary_key=True, autoincrement=False),
     Column("n", BigInteger(), nullable=False),
+    # Of those, the delinquent ones: changed when an invoice write flips a customer's flag
+    # (migration 0010), so `delinquent=true|false` has an exact count at any size.
+    Column("n_delinquent", BigInteger(), nullable=False, server_default=text("0")),
 )
 
 # One row per metadata key of a live customer, with the value as the text a `metadata.KEY=VALUE`
