@@ -1,0 +1,293 @@
+"""The delivery worker: claims due deliveries, sends them outside any transaction, records each
+outcome, and prunes old events about hourly.
+
+One `Worker` per process (in `serve`'s app lifespan unless --no-deliver, or `paymentkit worker`):
+- It polls the due deliveries every IDLE_POLL seconds when idle (a cheap read of the due index
+  on SQLite, the claim itself on PostgreSQL) and at once when a delivery it sent settles (the
+  next event of that object may be due now), so a committed change goes out within a poll.
+- It claims at most as many deliveries as it has free sending slots (Settings.
+  webhook_concurrency), each leased for DELIVERY_LEASE_MS, longer than an attempt may take
+  (sender.TIMEOUT) plus its recording.
+- On PostgreSQL every worker claims (`FOR UPDATE SKIP LOCKED`); they share the work. On SQLite
+  the `delivery` row of worker_leases (renewed every LEASE_RENEW_MS, lapsing after
+  PROCESS_LEASE_MS) keeps it to one delivering process at a time; the process taking over a
+  lapsed lease frees the deliveries its predecessor had claimed, so they go out again at once.
+- kill -9 at any moment loses nothing: a delivery is settled only by the transaction that
+  records its attempt, and a lapsed lease is claimed again; the repeat carries the same
+  webhook-id (the event id).
+- Stopping (`stop()`): no new claims; attempts in flight get STOP_GRACE seconds to finish and be
+  recorded, the rest are abandoned and their leases freed, so another worker sends them at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import anyio.abc
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from paymentkit.server.component_sig import load_app_signing_key
+from paymentkit.server.config import Settings
+from paymentkit.server.crypto import SecretBox
+from paymentkit.server.db.engine import Database, Tx
+from paymentkit.server.delivery import interim_endpoints as endpoints
+from paymentkit.server.delivery import outcome, signing
+from paymentkit.server.delivery import repository as repo
+from paymentkit.server.delivery.sender import Sender
+from paymentkit.server.events import service as events
+from paymentkit.server.ids import new_id, now_ms
+
+log = logging.getLogger("paymentkit.delivery")
+
+IDLE_POLL = 0.15  # seconds between looks at the due deliveries when there is nothing to send
+ERROR_BACKOFF = 1.0  # seconds after the database failed a claim
+MAX_BATCH = 100  # deliveries claimed by one transaction
+DELIVERY_LEASE_MS = 60_000
+PROCESS_LEASE = "delivery"  # worker_leases row: SQLite's one delivering process
+PROCESS_LEASE_MS = 10_000
+LEASE_RENEW_MS = 2_000
+PRUNE_LEASE = "prune"  # worker_leases row: held for an hour by the process that last pruned
+PRUNE_EVERY_MS = 3_600_000
+PRUNE_CHECK_MS = 60_000  # how often a worker asks whether the hourly prune is due
+PRUNE_PAUSE = 0.05  # seconds between two prune batches, so writers get the lock in between
+STOP_GRACE = 10.0  # seconds attempts in flight may take to finish once stopping
+
+
+@dataclass(frozen=True)
+class Options:
+    retry_delays: tuple[float, ...]
+    concurrency: int = 16
+    allow_private: bool = False
+    retention_days: int = 30
+    app_key: Ed25519PrivateKey | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed delivery, ready to send."""
+
+    seq: int
+    url: str
+    event_id: str
+    body: bytes
+    secrets: tuple[str, ...]
+
+
+def options(settings: Settings) -> Options:
+    return Options(
+        retry_delays=settings.webhook_retry_delays,
+        concurrency=settings.webhook_concurrency,
+        allow_private=settings.webhook_allow_private,
+        retention_days=settings.event_retention_days,
+        app_key=None if settings.app_sk is None else load_app_signing_key(settings.app_sk),
+    )
+
+
+def owner_name() -> str:
+    """This process's name on leases: host, pid and a random part (a restarted pid differs)."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{new_id('w')[-8:]}"
+
+
+class Worker:
+    def __init__(self, db: Database, box: SecretBox, options: Options) -> None:
+        self.db = db
+        self.box = box
+        self.options = options
+        self.owner = owner_name()
+        self.sender = Sender(options.allow_private, options.concurrency)
+        self._rng = random.Random()  # noqa: S311 (retry jitter, not a secret)
+        self._stopping = anyio.Event()
+        self._wake = anyio.Event()
+        self._in_flight: set[int] = set()
+        self._lease_until = 0  # ms: this process holds the SQLite delivery lease until then
+        self._lease_renewed = 0
+        self._last_prune_check: int | None = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until `stop()`; then wait for the attempts in flight (up to STOP_GRACE)."""
+        try:
+            async with anyio.create_task_group() as sending:
+                while not self._stopping.is_set():
+                    try:
+                        await self._round(sending)
+                    except Exception:
+                        log.exception("webhook delivery round failed; retrying")
+                        await self._pause(ERROR_BACKOFF)
+                with anyio.move_on_after(STOP_GRACE):
+                    while self._in_flight:
+                        self._wake = anyio.Event()
+                        await self._wake.wait()
+                sending.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._let_go()
+                await self.sender.aclose()
+
+    async def _round(self, sending: anyio.abc.TaskGroup) -> None:
+        now = now_ms()
+        if self._last_prune_check is None or now - self._last_prune_check >= PRUNE_CHECK_MS:
+            self._last_prune_check = now
+            sending.start_soon(self._prune)
+        free = min(self.options.concurrency - len(self._in_flight), MAX_BATCH)
+        claimed: list[Prepared] = []
+        if free > 0 and await self._may_deliver(now):
+            claimed = await self._claim(free)
+        for item in claimed:
+            self._in_flight.add(item.seq)
+            sending.start_soon(self._deliver, item)
+        if len(claimed) < free or free <= 0:
+            await self._pause(IDLE_POLL)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when a delivery settles or the worker stops."""
+        self._wake = anyio.Event()
+        with anyio.move_on_after(seconds):
+            await self._wake.wait()
+
+    async def _may_deliver(self, now: int) -> bool:
+        """PostgreSQL: always. SQLite: while this process holds the delivery lease."""
+        if self.db.dialect == "postgresql":
+            return True
+        if now - self._lease_renewed < LEASE_RENEW_MS and now < self._lease_until:
+            return True
+        until = now + PROCESS_LEASE_MS
+
+        def take(tx: Tx) -> bool:
+            previous = repo.take_lease(tx, PROCESS_LEASE, self.owner, now, until, renew=True)
+            if previous is None:
+                return False
+            if previous != self.owner:  # taking over: its claims will never be recorded
+                freed = repo.release_others(tx, self.owner)
+                if freed:
+                    log.info("took over webhook delivery; %d claimed deliveries freed", freed)
+            return True
+
+        held = await self.db.transaction(take, write=True)
+        self._lease_renewed = now
+        self._lease_until = until if held else 0
+        return held
+
+    async def _claim(self, limit: int) -> list[Prepared]:
+        now = now_ms()
+        if self.db.dialect == "sqlite":
+            # A read first: the claim takes the write lock, which an idle poll should not.
+            found = await self.db.transaction(lambda tx: repo.due(tx, now, 1))
+            if not found:
+                return []
+
+        def work(tx: Tx) -> list[Prepared]:
+            rows = repo.claim(tx, self.owner, now, now + DELIVERY_LEASE_MS, limit)
+            secrets: dict[int, tuple[str, ...]] = {}
+            out = []
+            for due in rows:
+                if due.endpoint_seq not in secrets:
+                    secrets[due.endpoint_seq] = tuple(
+                        endpoints.signing_secrets(tx, self.box, due.endpoint_seq, now)
+                    )
+                event = events.to_wire(due.event)
+                body = msgspec.json.encode(event)
+                out.append(Prepared(due.seq, due.url, event.id, body, secrets[due.endpoint_seq]))
+            return out
+
+        return await self.db.transaction(work, write=True)
+
+    async def _deliver(self, item: Prepared) -> None:
+        try:
+            headers = signing.attempt_headers(
+                item.event_id,
+                item.body,
+                item.secrets,
+                url=item.url,
+                now=time.time(),
+                app_key=self.options.app_key,
+            )
+            result = await self.sender.post(item.url, item.body, headers)
+            for attempt in (1, 2):  # once more when the database failed it (e.g. a deadlock)
+                try:
+                    settled = await self.db.transaction(
+                        lambda tx: outcome.record(
+                            tx,
+                            item.seq,
+                            self.owner,
+                            result,
+                            now_ms(),
+                            self.options.retry_delays,
+                            self._rng,
+                        ),
+                        write=True,
+                    )
+                    break
+                except Exception:
+                    if attempt == 2:
+                        raise
+                    log.warning("recording a webhook attempt failed; trying once more")
+            log.debug("delivery %s of %s: %s", item.seq, item.event_id, settled.value)
+        except Exception:
+            # The lease lapses and the delivery is claimed again: at least once, never lost.
+            log.exception("webhook delivery %s failed unexpectedly", item.seq)
+        finally:
+            self._in_flight.discard(item.seq)
+            self._wake.set()
+
+    async def _prune(self) -> None:
+        """Delete events past the retention, in batches, when no process did in the last hour."""
+        try:
+            now = now_ms()
+            taken = await self.db.transaction(
+                lambda tx: repo.take_lease(
+                    tx, PRUNE_LEASE, self.owner, now, now + PRUNE_EVERY_MS, renew=False
+                ),
+                write=True,
+            )
+            if taken is None:
+                return
+            total = 0
+            while not self._stopping.is_set():
+                n = await self.db.transaction(
+                    lambda tx: events.prune(tx, self.options.retention_days), write=True
+                )
+                total += n
+                if n < events.PRUNE_BATCH:
+                    break
+                await anyio.sleep(PRUNE_PAUSE)
+            if total:
+                log.info("pruned %d events older than %d days", total, self.options.retention_days)
+        except Exception:
+            log.exception("pruning old events failed; trying again within the hour")
+
+    async def _let_go(self) -> None:
+        """Free what this process holds, so others need not wait for its leases to lapse."""
+        try:
+
+            def work(tx: Tx) -> None:
+                repo.release(tx, self.owner)
+                repo.drop_lease(tx, PROCESS_LEASE, self.owner)
+
+            await self.db.transaction(work, write=True)
+        except Exception:
+            log.warning("could not free this worker's leases; they lapse by themselves")
+
+
+@asynccontextmanager
+async def running(db: Database, box: SecretBox, options: Options) -> AsyncIterator[Worker]:
+    """A worker delivering in the background while the block runs; stopped cleanly after."""
+    worker = Worker(db, box, options)
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)
+        try:
+            yield worker
+        finally:
+            worker.stop()
