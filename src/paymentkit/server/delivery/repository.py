@@ -200,5 +200,11 @@ def take_lease(tx: Tx, name: str, owner: str, now: int, until: int, *, renew: bo
     return held_by
 
 
+def lease_holder(tx: Tx, name: str) -> tuple[str, int] | None:
+    """(owner, lease_until) of the lease `name`, or None when nobody ever took it."""
+    row = tx.one("SELECT owner, lease_until FROM worker_leases WHERE name = ?", (name,))
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
 def drop_lease(tx: Tx, name: str, owner: str) -> None:
     tx.execute("DELETE FROM worker_leases WHERE name = ? AND owner = ?", (name, owner))

@@ -109,7 +109,7 @@ class Worker:
         self._wake = anyio.Event()
         self._in_flight: set[int] = set()
         self._lease_until = 0  # ms: this process holds the SQLite delivery lease until then
-        self._lease_renewed = 0
+        self._lease_checked = -LEASE_RENEW_MS  # ms: when the lease was last renewed or tried
         self._last_prune_check: int | None = None
 
     def stop(self) -> None:
@@ -158,12 +158,18 @@ class Worker:
             await self._wake.wait()
 
     async def _may_deliver(self, now: int) -> bool:
-        """PostgreSQL: always. SQLite: while this process holds the delivery lease."""
+        """PostgreSQL: always. SQLite: while this process holds the delivery lease, which it
+        renews (or, not holding it, tries to take) every LEASE_RENEW_MS."""
         if self.db.dialect == "postgresql":
             return True
-        if now - self._lease_renewed < LEASE_RENEW_MS and now < self._lease_until:
-            return True
+        if now - self._lease_checked < LEASE_RENEW_MS:
+            return now < self._lease_until
+        self._lease_checked = now
         until = now + PROCESS_LEASE_MS
+        holder = await self.db.transaction(lambda tx: repo.lease_holder(tx, PROCESS_LEASE))
+        if holder is not None and holder[0] != self.owner and holder[1] > now:
+            self._lease_until = 0  # another process delivers: no write lock taken to see it
+            return False
 
         def take(tx: Tx) -> bool:
             previous = repo.take_lease(tx, PROCESS_LEASE, self.owner, now, until, renew=True)
@@ -176,7 +182,6 @@ class Worker:
             return True
 
         held = await self.db.transaction(take, write=True)
-        self._lease_renewed = now
         self._lease_until = until if held else 0
         return held
 
