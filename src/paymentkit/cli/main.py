@@ -23,6 +23,7 @@ from paymentkit.cli._database import on_database as _on_database
 from paymentkit.cli._database import open_database as _open_database
 from paymentkit.cli._database import url as _url
 from paymentkit.cli.resources import GROUPS
+from paymentkit.cli.worker import worker
 
 if TYPE_CHECKING:
     from paymentkit.server.db.engine import DatabaseURL
@@ -52,6 +53,7 @@ for _group in GROUPS:  # customers, invoices, …: through the SDK (cli/resource
     main.add_command(_group)
 main.add_command(bulk.import_group)  # import and export: on the database (cli/bulk.py)
 main.add_command(bulk.export_group)
+main.add_command(worker)  # webhook delivery alone (cli/worker.py)
 
 
 @main.command()
@@ -76,6 +78,15 @@ main.add_command(bulk.export_group)
     help="File holding the Blocklet app secret key (0x hex); enables component signatures, "
     "the authentication of @blocklet/payment-js [or env PAYMENTKIT_APP_SK]",
 )
+@click.option(
+    "--deliver/--no-deliver",
+    envvar="PAYMENTKIT_DELIVER",
+    default=True,
+    show_default=True,
+    help="Send webhooks from this server (every --workers process takes part: on PostgreSQL "
+    "they share the work, on SQLite one at a time delivers); --no-deliver leaves it to "
+    "`paymentkit worker`",
+)
 def serve(
     host: str,
     port: int,
@@ -84,6 +95,7 @@ def serve(
     access_log: bool,
     log_format: Literal["text", "json"],
     app_sk_file: str | None,
+    deliver: bool,
 ) -> None:
     """Start the API server (applies pending migrations first)."""
     _check_port(host, port)  # before anything is printed, created or started
@@ -135,7 +147,12 @@ def serve(
     if app_sk is not None:
         click.echo("Component signatures (@blocklet/payment-js) are accepted.", err=True)
     click.echo(f"API docs: {base}/docs", err=True)
+    if not deliver:
+        click.echo(
+            "Webhooks are not delivered here (--no-deliver): run `paymentkit worker`.", err=True
+        )
     os.environ["PAYMENTKIT_DATABASE_URL"] = url
+    os.environ["PAYMENTKIT_DELIVER"] = "1" if deliver else "0"  # read by each worker process
     uvicorn.run(
         "paymentkit.server.app:create_app",
         factory=True,

@@ -51,7 +51,7 @@ log = logging.getLogger("paymentkit.delivery")
 IDLE_POLL = 0.15  # seconds between looks at the due deliveries when there is nothing to send
 ERROR_BACKOFF = 1.0  # seconds after the database failed a claim
 MAX_BATCH = 100  # deliveries claimed by one transaction
-DELIVERY_LEASE_MS = 60_000
+DELIVERY_LEASE_MS = 30_000
 PROCESS_LEASE = "delivery"  # worker_leases row: SQLite's one delivering process
 PROCESS_LEASE_MS = 10_000
 LEASE_RENEW_MS = 2_000
@@ -111,6 +111,10 @@ class Worker:
         self._lease_until = 0  # ms: this process holds the SQLite delivery lease until then
         self._lease_checked = -LEASE_RENEW_MS  # ms: when the lease was last renewed or tried
         self._last_prune_check: int | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         self._stopping.set()
