@@ -35,6 +35,7 @@ import anyio.abc
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from paymentkit.server import errors
 from paymentkit.server.component_sig import load_app_signing_key
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox
@@ -127,6 +128,9 @@ class Worker:
                 while not self._stopping.is_set():
                     try:
                         await self._round(sending)
+                    except errors.ServiceUnavailable as exc:  # busy or unreachable: wait
+                        log.warning("webhook delivery waits: %s", exc.message)
+                        await self._pause(ERROR_BACKOFF)
                     except Exception:
                         log.exception("webhook delivery round failed; retrying")
                         await self._pause(ERROR_BACKOFF)
@@ -244,9 +248,11 @@ class Worker:
                         raise
                     log.warning("recording a webhook attempt failed; trying once more")
             log.debug("delivery %s of %s: %s", item.seq, item.event_id, settled.value)
-        except Exception:
+        except errors.ServiceUnavailable as exc:
             # The lease lapses and the delivery is claimed again: at least once, never lost.
-            log.exception("webhook delivery %s failed unexpectedly", item.seq)
+            log.warning("webhook delivery %s not recorded (%s); sent again later", item.seq, exc)
+        except Exception:
+            log.exception("webhook delivery %s failed unexpectedly; sent again later", item.seq)
         finally:
             self._in_flight.discard(item.seq)
             self._wake.set()
