@@ -21,7 +21,6 @@ from tests.api.delivery.receivers import (
     Received,
     Receiver,
     add_endpoint,
-    new_secret,
     receiving,
     verifies,
 )
@@ -74,6 +73,10 @@ def workers() -> Iterator[list[Worker]]:
             w.proc.wait(timeout=15)
 
 
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def create_customer(base: str, key: str, name: str) -> str:
     r = httpx.post(
         f"{base}/api/customers",
@@ -89,14 +92,13 @@ def create_customer(base: str, key: str, name: str) -> str:
 def test_serve_delivers_by_default_and_not_with_no_deliver(
     tmp_path: Path, servers: Start, server_database: str
 ) -> None:
-    secret = new_secret()
     with receiving() as receiver:
         quiet = servers(tmp_path, "--database-url", server_database, "--no-deliver")
         assert "--no-deliver" in quiet.output()
         key = the_printed_key(quiet)
         db = Database(server_database)
         try:
-            add_endpoint(db, receiver.url, secret)
+            _, _, secret = add_endpoint(quiet.http, db, receiver.url, headers=auth(key))
         finally:
             db.close()
         create_customer(quiet.base, key, "waits")
@@ -112,13 +114,12 @@ def test_serve_delivers_by_default_and_not_with_no_deliver(
 def test_paymentkit_worker_delivers_alone_and_stops_cleanly_on_sigterm(
     tmp_path: Path, servers: Start, server_database: str, workers: list[Worker]
 ) -> None:
-    secret = new_secret()
     with receiving() as receiver:
         server = servers(tmp_path, "--database-url", server_database, "--no-deliver")
         key = the_printed_key(server)
         db = Database(server_database)
         try:
-            add_endpoint(db, receiver.url, secret)
+            _, _, secret = add_endpoint(server.http, db, receiver.url, headers=auth(key))
         finally:
             db.close()
         worker = Worker(tmp_path, server_database)
@@ -158,7 +159,6 @@ def test_kill_9_of_a_delivering_server_mid_stream_loses_no_event(
     """Writers create and update customers while the server delivers to a slow receiver; the
     server is killed -9 mid-stream, then started again: every event arrives, a repeat has the
     same webhook-id, and each object's events arrive in commit order."""
-    secret = new_secret()
 
     def slow(request: Received, seen: int) -> Answer:
         time.sleep(0.02)
@@ -170,7 +170,7 @@ def test_kill_9_of_a_delivering_server_mid_stream_loses_no_event(
         key = the_printed_key(server)
         db = Database(server_database)
         try:
-            _, endpoint_seq = add_endpoint(db, receiver.url, secret)
+            _, endpoint_seq, secret = add_endpoint(server.http, db, receiver.url, headers=auth(key))
             load = Load(server.base, key)
             load.start()
             deadline = time.monotonic() + 2.0

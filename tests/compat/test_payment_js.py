@@ -57,6 +57,7 @@ MIN_NODE_MAJOR = 18
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 SIG_RE = re.compile(r"^0x[0-9a-f]{128}$")
 SECRET_SETTING = "sk_hidden_" + secrets.token_hex(8)
+ALLOW_PRIVATE = "PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE"
 
 
 # -- node, npm and the pinned client ------------------------------------------------------------
@@ -187,23 +188,31 @@ def new_did() -> str:
 class Paymentkit:
     """`paymentkit serve` on a free port with a temporary SQLite database."""
 
-    def __init__(self, workdir: Path, *, app_sk: str | None, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        app_sk: str | None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.url = f"sqlite:///{workdir / 'paymentkit.db'}"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = clean_env()
-        env.pop("PAYMENTKIT_APP_SK", None)
-        env.pop("PAYMENTKIT_APP_SK_FILE", None)
+        environment = clean_env()
+        for name in ("PAYMENTKIT_APP_SK", "PAYMENTKIT_APP_SK_FILE", ALLOW_PRIVATE):
+            environment.pop(name, None)
         if app_sk is not None:
-            env["PAYMENTKIT_APP_SK"] = app_sk
+            environment["PAYMENTKIT_APP_SK"] = app_sk
+        environment.update(env or {})
         self.log_path = workdir / "serve.log"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [PAYMENTKIT, "serve", "--port", str(self.port), "--database-url", self.url, *args],
                 cwd=workdir,
-                env=env,
+                env=environment,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -257,8 +266,14 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     """Start servers for one test; every one is stopped afterwards, whatever happened."""
     started: list[Paymentkit] = []
 
-    def start(name: str, *, app_sk: str | None, args: tuple[str, ...] = ()) -> Paymentkit:
-        server = Paymentkit(tmp_path / name, app_sk=app_sk, args=args)
+    def start(
+        name: str,
+        *,
+        app_sk: str | None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Paymentkit:
+        server = Paymentkit(tmp_path / name, app_sk=app_sk, args=args, env=env)
         started.append(server)
         return server.wait_ready()
 
@@ -922,3 +937,163 @@ def test_signatures_are_refused_when_the_server_has_no_app_key(
     )
     failed(out, "list", 401, "authentication_required")
     failed(out, "retrieve", 401, "authentication_required")
+
+
+# -- webhook endpoints ----------------------------------------------------------------------------
+
+WEBHOOK_KEYS = {
+    "id",
+    "object",
+    "livemode",
+    "api_version",
+    "url",
+    "description",
+    "enabled_events",
+    "metadata",
+    "status",
+    "created_via",
+    "created_at",
+    "updated_at",
+}
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+def test_every_webhook_endpoints_method(
+    start_server: Any, node: str, payment_js: Path, app_seed: bytes, mode: str
+) -> None:
+    # Receivers on loopback need the server's setting; nothing listens on port 9 and no event
+    # is written here, so nothing is sent anywhere.
+    server = start_server("webhooks", app_sk=sk32(app_seed), env={ALLOW_PRIVATE: "1"})
+    livemode = mode == "live"
+    env = client_env(server.port, sk32(app_seed))
+    made = run_client(
+        node,
+        payment_js,
+        env,
+        [
+            (
+                "create",
+                "webhookEndpoints.create",
+                [
+                    {
+                        "url": "http://127.0.0.1:9/orders",
+                        "enabled_events": ["customer.created", "invoice.paid"],
+                        "description": "Orders",
+                        "metadata": {"team": "billing"},
+                    }
+                ],
+            ),
+            (
+                "create_all",
+                "webhookEndpoints.create",
+                [{"url": "http://localhost:9/all", "enabled_events": ["*"]}],
+            ),
+            ("create_invalid", "webhookEndpoints.create", [{"url": "http://127.0.0.1:9/"}]),
+            (
+                "create_unknown_event",
+                "webhookEndpoints.create",
+                [{"url": "http://127.0.0.1:9/", "enabled_events": ["order.shipped"]}],
+            ),
+        ],
+        livemode=livemode,
+    )
+    orders, everything = ok(made, "create"), ok(made, "create_all")
+    for endpoint in (orders, everything):
+        assert set(endpoint) == WEBHOOK_KEYS | {"secret"}
+        assert endpoint["secret"].startswith("whsec_") and endpoint["livemode"] is livemode
+        assert endpoint["object"] == "webhook_endpoint" and endpoint["status"] == "enabled"
+        assert (endpoint["api_version"], endpoint["created_via"]) == ("2023-09-05", "api")
+    assert orders["enabled_events"] == ["customer.created", "invoice.paid"]
+    assert orders["metadata"] == {"team": "billing"} and orders["description"] == "Orders"
+    wire = made["results"]["create"]["wire"]
+    assert wire["method"] == "POST"
+    assert wire["path"] == f"/api/webhook-endpoints?livemode={str(livemode).lower()}"
+    assert_signed_wire(wire, "POST", livemode)
+    assert failed(made, "create_invalid", 400, "invalid_request")["param"] == "enabled_events"
+    bad = failed(made, "create_unknown_event", 400, "invalid_request")
+    assert bad["param"] == "enabled_events.0"
+
+    orders_id, everything_id = orders["id"], everything["id"]
+    out = run_client(
+        node,
+        payment_js,
+        env,
+        [
+            ("retrieve", "webhookEndpoints.retrieve", [orders_id]),
+            (
+                "update",
+                "webhookEndpoints.update",
+                [orders_id, {"status": "disabled", "metadata": {"team": None, "v": "2"}}],
+            ),
+            ("list", "webhookEndpoints.list", [{}]),
+            ("list_size", "webhookEndpoints.list", [{"size": 1}]),
+            ("list_page2", "webhookEndpoints.list", [{"page": 2, "pageSize": 1}]),
+            ("list_disabled", "webhookEndpoints.list", [{"status": "disabled"}]),
+            ("update_private", "webhookEndpoints.update", [everything_id, {"url": "ftp://x/"}]),
+            ("del", "webhookEndpoints.del", [everything_id]),
+            ("retrieve_deleted", "webhookEndpoints.retrieve", [everything_id]),
+        ],
+        livemode=livemode,
+    )
+    plain = {k: v for k, v in orders.items() if k != "secret"}
+    assert ok(out, "retrieve") == plain
+    updated = ok(out, "update")
+    assert updated["status"] == "disabled" and updated["metadata"] == {"v": "2"}
+    assert "secret" not in updated
+    wire = out["results"]["update"]["wire"]
+    assert wire["method"] == "PUT"
+    assert wire["path"] == f"/api/webhook-endpoints/{orders_id}?livemode={str(livemode).lower()}"
+    listed = ok(out, "list")
+    assert listed["count"] == 2 and ids(listed) == [everything_id, orders_id]
+    assert all("secret" not in e for e in listed["list"])
+    sized = ok(out, "list_size")
+    assert ids(sized) == [everything_id] and sized["paging"] == {"page": 1, "pageSize": 1}
+    assert out["results"]["list_size"]["wire"]["path"] == (
+        f"/api/webhook-endpoints?size=1&livemode={str(livemode).lower()}"
+    )
+    assert ids(ok(out, "list_page2")) == [orders_id]
+    assert ids(ok(out, "list_disabled")) == [orders_id]
+    assert failed(out, "update_private", 400, "invalid_request")["param"] == "url"
+    deleted = ok(out, "del")
+    assert deleted["id"] == everything_id and set(deleted) == WEBHOOK_KEYS
+    assert out["results"]["del"]["wire"]["method"] == "DELETE"
+    failed(out, "retrieve_deleted", 404, "resource_missing")
+
+    # The other mode sees none of it.
+    other = run_client(
+        node,
+        payment_js,
+        env,
+        [
+            ("list", "webhookEndpoints.list", [{}]),
+            ("retrieve", "webhookEndpoints.retrieve", [orders_id]),
+        ],
+        livemode=not livemode,
+    )
+    assert ok(other, "list")["count"] == 0
+    failed(other, "retrieve", 404, "resource_missing")
+
+
+def test_private_webhook_urls_are_refused_without_the_setting(
+    world: dict[str, Any], node: str, payment_js: Path, app_seed: bytes
+) -> None:
+    server: Paymentkit = world["server"]
+    urls = [
+        "http://127.0.0.1:9/",
+        "http://localhost:9/",
+        "http://[::1]:9/",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+    ]
+    out = run_client(
+        node,
+        payment_js,
+        client_env(server.port, sk32(app_seed)),
+        [(url, "webhookEndpoints.create", [{"url": url, "enabled_events": ["*"]}]) for url in urls]
+        + [("list", "webhookEndpoints.list", [{}])],
+        livemode=False,
+    )
+    for url in urls:
+        assert failed(out, url, 400, "invalid_request")["param"] == "url"
+    assert ok(out, "list")["count"] == 0

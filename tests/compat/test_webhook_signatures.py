@@ -20,8 +20,9 @@ import httpx
 import pytest
 
 from paymentkit.server.db.engine import Database
-from tests.api.delivery.receivers import add_endpoint, new_secret
+from tests.api.delivery.receivers import add_endpoint
 from tests.compat.test_payment_js import (
+    ALLOW_PRIVATE,
     NODE_DIR,
     app_seed,
     node,
@@ -85,21 +86,17 @@ def test_verifysig_accepts_every_delivery_and_refuses_a_tampered_one(
     node_receiver: NodeReceiver,
     app_seed: bytes,
     form: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE", "1")
     app_sk = sk32(app_seed) if form == "seed" else sk64(app_seed)
-    server = start_server("pk", app_sk=app_sk)
+    server = start_server("pk", app_sk=app_sk, env={ALLOW_PRIVATE: "1"})
     key = server.create_key("test")
+    auth = {"Authorization": f"Bearer {key}"}
     db = Database(server.url)
     try:
-        add_endpoint(
-            db, node_receiver.url + "/api/hooks/payment?source=paymentkit&tag[a]=1", new_secret()
-        )
-        add_endpoint(db, node_receiver.url + "/plain", new_secret())
+        for path in ("/api/hooks/payment?source=paymentkit&tag[a]=1", "/plain"):
+            add_endpoint(server.http, db, node_receiver.url + path, headers=auth)
     finally:
         db.close()
-    auth = {"Authorization": f"Bearer {key}"}
     created = server.http.post(
         "/api/customers", json={"name": "Zoë ✓", "metadata": {"n": "1"}}, headers=auth
     )

@@ -101,6 +101,15 @@ LISTS: dict[str, tuple[str, Callable[..., Any]]] = {
         "/api/payment-currencies",
         lambda pk, **kw: pk.payment_currencies.list(**kw),
     ),
+    "events.list": ("/api/events", lambda pk, **kw: pk.events.list(**kw)),
+    "webhook_endpoints.list": (
+        "/api/webhook-endpoints",
+        lambda pk, **kw: pk.webhook_endpoints.list(**kw),
+    ),
+    "webhook_endpoints.attempts": (
+        "/api/webhook-endpoints/we_1/attempts",
+        lambda pk, **kw: pk.webhook_endpoints.attempts("we_1", **kw),
+    ),
 }
 
 

@@ -4,12 +4,13 @@ written once, types as a plain call on PaymentKit and as an awaitable on AsyncPa
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Literal, assert_type
+from typing import Any, Literal, assert_type
 
 from paymentkit import (
     AsyncPaymentKit,
     Customer,
     DeletedObject,
+    Event,
     Invoice,
     OverdueInvoices,
     Page,
@@ -17,6 +18,8 @@ from paymentkit import (
     PaymentKit,
     PaymentMethod,
     Subscription,
+    WebhookAttempt,
+    WebhookEndpoint,
 )
 
 
@@ -56,6 +59,23 @@ def sync_calls(pk: PaymentKit) -> None:
     pk.customers.list(startingAfter="cus_x")  # type: ignore[call-arg]
     pk.invoices.create(customer_id="c", currency_id="p", amount_due=1.5)  # type: ignore[arg-type]
     pk.customers.retrieve("cus_x").nmae  # type: ignore[attr-defined]
+    events = pk.events.list(type="invoice.*", created_gte=1_700_000_000, limit=10)
+    assert_type(events, Page[Event])
+    for event in events.auto_paging_iter():
+        assert_type(event.data.object, dict[str, Any])
+    assert_type(pk.events.retrieve("evt_x"), Event)
+    assert_type(pk.events.resend("evt_x", webhook_endpoint_id="we_x"), Event)
+    made = pk.webhook_endpoints.create(url="https://x.test", enabled_events=["*"])
+    assert_type(made, WebhookEndpoint)
+    assert_type(made.secret, str | None)
+    assert_type(pk.webhook_endpoints.update("we_x", status="disabled"), WebhookEndpoint)
+    assert_type(pk.webhook_endpoints.list(page_size=5), Page[WebhookEndpoint])
+    assert_type(pk.webhook_endpoints.delete("we_x"), WebhookEndpoint)
+    assert_type(pk.webhook_endpoints.rotate_secret("we_x"), WebhookEndpoint)
+    assert_type(pk.webhook_endpoints.attempts("we_x", limit=5), Page[WebhookAttempt])
+    pk.webhook_endpoints.create(url="https://x.test")  # type: ignore[call-arg]
+    pk.webhook_endpoints.update("we_x", status="paused")  # type: ignore[arg-type]
+    pk.events.list(created_gte=1.5)  # type: ignore[arg-type]
 
 
 async def async_calls(apk: AsyncPaymentKit) -> None:
@@ -73,3 +93,8 @@ async def async_calls(apk: AsyncPaymentKit) -> None:
     assert_type(await apk.invoices.finalize("in_x"), Invoice)
     assert_type(await apk.customers.overdue_invoices("cus_x"), OverdueInvoices)
     apk.customers.retrieve(idd="cus_x")  # type: ignore[call-arg]
+    assert_type(apk.events.retrieve("evt_x"), Awaitable[Event])
+    attempts = await apk.webhook_endpoints.attempts("we_x")
+    async for attempt in attempts.auto_paging_iter():
+        assert_type(attempt, WebhookAttempt)
+    assert_type(await apk.webhook_endpoints.rotate_secret("we_x"), WebhookEndpoint)

@@ -49,7 +49,7 @@ def main() -> None:
     """paymentkit: a self-hostable payments backend."""
 
 
-for _group in GROUPS:  # customers, invoices, …: through the SDK (cli/resources.py)
+for _group in GROUPS:  # customers, invoices, …, listen: through the SDK (cli/resources.py)
     main.add_command(_group)
 main.add_command(bulk.import_group)  # import and export: on the database (cli/bulk.py)
 main.add_command(bulk.export_group)

@@ -38,6 +38,9 @@ from paymentkit.sdk.types import (
     Address,
     Customer,
     DeletedObject,
+    Event,
+    EventData,
+    EventRequest,
     Invoice,
     OverdueInvoices,
     OverdueSummary,
@@ -46,6 +49,8 @@ from paymentkit.sdk.types import (
     PaymentMethod,
     StatusTransitions,
     Subscription,
+    WebhookAttempt,
+    WebhookEndpoint,
 )
 
 __all__ = [
@@ -62,6 +67,9 @@ __all__ = [
     "ConflictError",
     "Customer",
     "DeletedObject",
+    "Event",
+    "EventData",
+    "EventRequest",
     "IdempotencyError",
     "InternalServerError",
     "InvalidRequestError",
@@ -81,4 +89,6 @@ __all__ = [
     "RateLimitError",
     "StatusTransitions",
     "Subscription",
+    "WebhookAttempt",
+    "WebhookEndpoint",
 ]

@@ -18,10 +18,12 @@ from paymentkit.sdk._transport import (
 )
 from paymentkit.sdk.resources import (
     Customers,
+    Events,
     Invoices,
     PaymentCurrencies,
     PaymentMethods,
     Subscriptions,
+    WebhookEndpoints,
 )
 
 
@@ -31,6 +33,8 @@ class _Resources(Generic[K]):
     subscriptions: Subscriptions[K]
     payment_methods: PaymentMethods[K]
     payment_currencies: PaymentCurrencies[K]
+    events: Events[K]
+    webhook_endpoints: WebhookEndpoints[K]
 
     def __init__(self, sender: Sender) -> None:
         self.customers = Customers(sender)
@@ -38,6 +42,8 @@ class _Resources(Generic[K]):
         self.subscriptions = Subscriptions(sender)
         self.payment_methods = PaymentMethods(sender)
         self.payment_currencies = PaymentCurrencies(sender)
+        self.events = Events(sender)
+        self.webhook_endpoints = WebhookEndpoints(sender)
 
 
 class PaymentKit(_Resources[SyncKind]):

@@ -7,7 +7,8 @@ JSON null, which on update clears the field (API.md, update semantics).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, TypedDict, Unpack, final
 from urllib.parse import quote
 
@@ -149,3 +150,36 @@ def address(value: AddressParams | Address | NotGiven | None) -> Any:
     if isinstance(value, Address):
         return value.to_dict()
     return value
+
+
+Timestamp = datetime | int | str
+"""A point in time for a filter: a timezone-aware `datetime`, unix seconds (int), or the
+server's own text (ISO-8601 such as an object's `created_at`, or unix seconds)."""
+
+
+def timestamp(value: Timestamp | None, name: str) -> str | None:
+    """A time filter as sent: ISO-8601 with milliseconds and `Z` for a datetime, the number for
+    unix seconds, text as given. A naive datetime is refused: it names no instant."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be a timezone-aware datetime (say tzinfo=UTC)")
+        utc = value.astimezone(UTC)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{name} must be a datetime, unix seconds or text, not {value!r}")
+    text = str(value).strip()
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    return text
+
+
+def names(value: Sequence[str] | NotGiven, name: str) -> list[str] | NotGiven:
+    """A list of names (event types) as sent; a lone string is refused, as it would otherwise
+    be read as its characters."""
+    if isinstance(value, NotGiven):
+        return value
+    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{name} must be a list of strings, such as [{value!r}]")
+    return list(value)

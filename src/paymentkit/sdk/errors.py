@@ -5,6 +5,7 @@ Exception tree:
 * PaymentKitError                 every SDK error; has `status`, `code`, `param`, `request_id` (None
   │                               where they do not apply)
   ├── ConfigurationError          the client cannot be built (no API key found)
+  ├── WebhookVerificationError    `paymentkit.webhooks.verify`: not a genuine, recent webhook
   ├── APIConnectionError          no answer: connection refused or reset, DNS, TLS, protocol
   │   └── APITimeoutError         no answer within the timeout
   └── APIError                    the server answered with an error status (`body` is its JSON)

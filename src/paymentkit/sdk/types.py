@@ -6,6 +6,8 @@ large; on the wire they stay decimal strings and `to_dict()` gives them back as 
 server adds are kept: they are reachable as attributes (`obj.new_field`), in `obj.extra_fields`,
 and in `obj.to_dict()`. Timestamps are the wire's ISO-8601 strings, except those the API keeps as
 unix seconds (`due_date`, `period_start`, `period_end`, `canceled_at`, `status_transitions`).
+An event's `data.object` stays the plain dict the server sent (its shape depends on the type;
+`Customer.from_wire(event.data.object)` and the like give the typed object).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ __all__ = [
     "Address",
     "Customer",
     "DeletedObject",
+    "Event",
+    "EventData",
+    "EventRequest",
     "Invoice",
     "OverdueInvoices",
     "OverdueSummary",
@@ -28,6 +33,8 @@ __all__ = [
     "PaymentMethod",
     "StatusTransitions",
     "Subscription",
+    "WebhookAttempt",
+    "WebhookEndpoint",
 ]
 
 Metadata = dict[str, str | int | float | bool]
@@ -37,6 +44,9 @@ class PaymentKitObject(msgspec.Struct, kw_only=True, dict=True):
     """Base of every API object: decoding from the wire and back, unknown fields kept."""
 
     __amount_fields__: ClassVar[frozenset[str]] = frozenset()
+    # Fields the server sends only sometimes: left out of `to_dict()` while None, so the wire
+    # form round-trips (a `secret` shown only on create, `previous_attributes` on updates only).
+    __omitted_when_none__: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def from_wire(cls, data: Any) -> Self:
@@ -56,6 +66,8 @@ class PaymentKitObject(msgspec.Struct, kw_only=True, dict=True):
         out: dict[str, Any] = {}
         for attr, wire in zip(self.__struct_fields__, self.__struct_encode_fields__, strict=True):
             value = getattr(self, attr)
+            if value is None and attr in self.__omitted_when_none__:
+                continue
             if attr in self.__amount_fields__ and isinstance(value, int):
                 out[wire] = str(value)
             else:
@@ -242,3 +254,93 @@ class DeletedObject(PaymentKitObject, kw_only=True, dict=True):
     id: str
     object: str
     deleted: bool = True
+
+
+class EventRequest(PaymentKitObject, kw_only=True, dict=True):
+    """The request that made an event: its `req_…` id, the `Idempotency-Key` it carried (None
+    without one) and the id of the API key that sent it (None when no key did)."""
+
+    id: str | None = None
+    idempotency_key: str | None = None
+    requested_by: str | None = None
+
+
+class EventData(PaymentKitObject, kw_only=True, dict=True):
+    """What an event carries: `object`, the object after the change (a dict as sent), and on
+    `*.updated` events `previous_attributes`, the old values of the fields that changed."""
+
+    __omitted_when_none__ = frozenset({"previous_attributes"})
+
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+
+
+class Event(PaymentKitObject, kw_only=True, dict=True):
+    """Something that changed, such as `customer.updated` or `invoice.paid`, recorded by the
+    same transaction as the change. `object_type` and `object_id` name the object;
+    `pending_webhooks` is how many endpoints still have it to deliver."""
+
+    id: str
+    object: str = "event"
+    type: str
+    api_version: str
+    data: EventData
+    object_type: str
+    object_id: str
+    request: EventRequest = msgspec.field(default_factory=EventRequest)
+    pending_webhooks: int = 0
+    livemode: bool
+    metadata: Metadata = msgspec.field(default_factory=dict)
+    created_at: str
+    updated_at: str
+
+
+class WebhookEndpoint(PaymentKitObject, kw_only=True, dict=True):
+    """A URL events are sent to: the `enabled_events` type names (or `["*"]`), `status`
+    `enabled` or `disabled`. `secret` (`whsec_…`, for `paymentkit.webhooks.verify`) is set only
+    on the answers of `create` and `rotate_secret`, the only times the server shows it; it is
+    None otherwise, and never shown by `repr`."""
+
+    __omitted_when_none__ = frozenset({"secret"})
+
+    id: str
+    object: str = "webhook_endpoint"
+    url: str
+    description: str | None = None
+    enabled_events: list[str]
+    status: str
+    api_version: str
+    created_via: str = "api"
+    livemode: bool
+    metadata: Metadata = msgspec.field(default_factory=dict)
+    created_at: str
+    updated_at: str
+    secret: str | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'<secret>' if name == 'secret' and value is not None else repr(value)}"
+            for name in self.__struct_fields__
+            for value in (getattr(self, name),)
+        )
+        return f"WebhookEndpoint({shown})"
+
+
+class WebhookAttempt(PaymentKitObject, kw_only=True, dict=True):
+    """One attempt to deliver an event to an endpoint: `status` `succeeded` or `failed`, the
+    receiver's `response_status` and the first 2 KB of its `response_body` (None when no answer
+    came; `error` then says why), how long it took (`duration_ms`), and `retry_count` (0 for
+    the first attempt)."""
+
+    id: str
+    object: str = "webhook_attempt"
+    livemode: bool
+    event_id: str
+    webhook_endpoint_id: str
+    status: str
+    response_status: int | None = None
+    response_body: str | None = None
+    retry_count: int = 0
+    duration_ms: int | None = None
+    error: str | None = None
+    created_at: str

@@ -48,6 +48,7 @@ from paymentkit.server.payment_currencies.routes import api as currencies_api
 from paymentkit.server.payment_methods.routes import api as methods_api
 from paymentkit.server.ratelimit import RateLimiter
 from paymentkit.server.subscriptions.routes import api as subscriptions_api
+from paymentkit.server.webhooks.routes import api as webhooks_api
 
 log = logging.getLogger("paymentkit")
 request_log = logging.getLogger(logs.REQUEST_LOGGER)
@@ -59,6 +60,7 @@ ENDPOINTS: list[Endpoint] = [
     *subscriptions_api.endpoints,
     *invoices_api.endpoints,
     *events_api.endpoints,
+    *webhooks_api.endpoints,
 ]
 
 
@@ -70,6 +72,8 @@ class Services:
     component_key: Ed25519PublicKey | None = None
     overdue_cache: RenderCache = field(default_factory=RenderCache)
     limits: RateLimiter = field(default_factory=RateLimiter)
+    # Webhook URLs may name non-public addresses (PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE).
+    webhook_allow_private: bool = False
 
 
 def asgi_endpoint(
@@ -102,7 +106,8 @@ def asgi_endpoint(
                     ),
                 )
                 if isinstance(outcome, idempotency.Replay):
-                    return raw_json_response(outcome.status, outcome.body, REPLAYED)
+                    body = idempotency.opened(services.box, outcome.body)
+                    return raw_json_response(outcome.status, body, REPLAYED)
                 claim = call.idempotency = outcome
             request.scope[auth.SCOPE_KEY_ID] = call.key_id
             reply = await endpoint.handler(call)
@@ -314,6 +319,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         box=SecretBox(secret_key),
         component_key=None if settings.app_sk is None else load_app_key(settings.app_sk),
         limits=RateLimiter(settings.rate_limit_live, settings.rate_limit_test),
+        webhook_allow_private=settings.webhook_allow_private,
     )
     document = openapi_document(ENDPOINTS)
 

@@ -47,6 +47,12 @@ class Settings:
     rate_limit_test: float = field(
         default_factory=lambda: _rate("PAYMENTKIT_RATE_LIMIT_TEST", DEFAULT_TEST_RATE)
     )
+    # Webhook URLs may reach loopback, private, link-local and other non-public addresses
+    # (server/webhooks/addresses.py): for development and tests, never for a shared server. Read
+    # from the environment also when Settings is built directly, as the rate limits are.
+    webhook_allow_private: bool = field(
+        default_factory=lambda: _flag("PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE")
+    )
 
     # Days an event is kept (then pruned in the background, with its deliveries and attempts).
     event_retention_days: int = 30
@@ -59,12 +65,6 @@ class Settings:
     webhook_retry_delays: tuple[float, ...] = STANDARD_DELAYS
     # Deliveries one process sends at once.
     webhook_concurrency: int = 16
-    # Webhook URLs may reach loopback, private, link-local and other non-public addresses
-    # (server/webhooks/addresses.py): for development and tests, never for a shared server. Read
-    # from the environment also when Settings is built directly, as the rate limits are.
-    webhook_allow_private: bool = field(
-        default_factory=lambda: _flag("PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE")
-    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

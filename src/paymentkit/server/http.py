@@ -167,18 +167,20 @@ class Call:
         body: dict[str, Any] = self._body
         return body
 
-    async def write(self, work: Callable[[Tx], Any], status: int) -> Reply:
+    async def write(self, work: Callable[[Tx], Any], status: int, *, seal: bool = False) -> Reply:
         """Run a write in one transaction and answer `status` with its result. Under an
         Idempotency-Key the answer is stored in that same transaction, so the effects and the
-        stored answer exist together or not at all; a component signature is spent in it."""
+        stored answer exist together or not at all; a component signature is spent in it. An
+        answer that holds a secret (`seal`) is stored encrypted with the server's box."""
         claim = self.idempotency
         db = self.services.db
         if claim is None:
             return Reply(status, await db.transaction(self.spending(work), write=True))
+        box = self.services.box if seal else None
 
         def work_and_store(tx: Tx) -> Any:
             result = self.spending(work)(tx)
-            idempotency.complete_in(tx, claim, status, encode(result))
+            idempotency.complete_in(tx, claim, status, idempotency.sealed(box, encode(result)))
             return result
 
         result = await db.transaction(work_and_store, write=True)

@@ -17,7 +17,6 @@ from paymentkit.server.delivery import repository as repo
 from paymentkit.server.delivery.sender import Outcome
 from paymentkit.server.events import outbox
 from paymentkit.server.ids import new_id, now_ms
-from tests.api.delivery.receivers import add_endpoint, new_secret
 
 DELAYS = (0.0, 0.0)  # retries due at once: three attempts in all
 
@@ -25,6 +24,20 @@ DELAYS = (0.0, 0.0)  # retries due at once: three attempts in all
 def reset(tx: Tx) -> None:
     for table in ("webhook_attempts", "webhook_deliveries", "events", "webhook_endpoints"):
         tx.execute(f"DELETE FROM {table}")
+
+
+def add_endpoint(tx: Tx) -> int:
+    """A bare endpoint row: this test claims and settles, it never sends."""
+    now = now_ms()
+    return int(
+        tx.scalar(
+            "INSERT INTO webhook_endpoints (id, livemode, url, enabled_events, status, api_version,"
+            " created_via, secret_encrypted, created_at, updated_at) VALUES"
+            " (?, ?, 'https://example.com/h', '[\"*\"]', 'enabled', 'v', 'api', 'x', ?, ?)"
+            " RETURNING seq",
+            (new_id("we"), False, now, now),
+        )
+    )
 
 
 def add_events(db: Database, objects: list[int], endpoint_seqs: list[int]) -> None:
@@ -59,7 +72,7 @@ def test_claims_keep_each_objects_order_whatever_the_answers(
     db: Database, objects: list[int], endpoints: int, data: Any
 ) -> None:
     db.run_sync(reset, write=True)
-    seqs = [add_endpoint(db, "https://example.com/h", new_secret())[1] for _ in range(endpoints)]
+    seqs = [db.run_sync(add_endpoint, write=True) for _ in range(endpoints)]
     add_events(db, objects, seqs)
     sent: list[tuple[int, str, int]] = []  # (endpoint, object, event seq) in sending order
     held: dict[int, tuple[int, str, int]] = {}  # leased, not yet recorded

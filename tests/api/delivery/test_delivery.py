@@ -17,12 +17,11 @@ from tests.api.delivery.receivers import (
     Answer,
     Received,
     add_endpoint,
-    new_secret,
     receiving,
     verified,
     verifies,
 )
-from tests.conftest import API
+from tests.conftest import API, make_key
 
 
 def attempts(db: Database, endpoint_seq: int) -> list[dict[str, Any]]:
@@ -79,9 +78,8 @@ def get_event(api: API, event_id: str) -> dict[str, Any]:
 def test_every_committed_change_arrives_signed_with_the_event_as_the_api_answers_it(
     delivering: Delivering, db: Database
 ) -> None:
-    secret = new_secret()
     with receiving() as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url + "/hooks?src=pk", secret)
+        _, seq, secret = add_endpoint(api, db, receiver.url + "/hooks?src=pk")
         customer = make_customer(api, name="Ada")
         body(api.put(f"/api/customers/{customer['id']}", json={"name": "Ada L"}), 200)
         got = receiver.wait_count(2)
@@ -106,13 +104,12 @@ def test_every_committed_change_arrives_signed_with_the_event_as_the_api_answers
 def test_a_failing_receiver_gets_each_event_again_with_the_same_id_until_it_takes_it(
     delivering: Delivering, db: Database
 ) -> None:
-    secret = new_secret()
 
     def fail_twice(request: Received, seen: int) -> Answer:
         return (500, {}, b"not yet") if seen < 2 else (204, {}, b"")
 
     with receiving(fail_twice) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, secret)
+        _, seq, secret = add_endpoint(api, db, receiver.url)
         customer = make_customer(api)
         got = receiver.wait_count(3)
         assert settled(db, seq) == [("succeeded", 3)]
@@ -144,7 +141,7 @@ def test_after_the_last_retry_the_delivery_is_given_up_and_the_next_event_goes(
         return (400, {}, b"no") if created else (200, {}, b"")
 
     with receiving(refuse_the_creation) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         customer = make_customer(api)
         body(api.put(f"/api/customers/{customer['id']}", json={"name": "B"}), 200)
         got = receiver.wait_count(4)
@@ -172,7 +169,7 @@ def test_one_objects_events_arrive_in_commit_order_while_other_objects_flow(
         return 200, {}, b""
 
     with receiving(fail_first_of_a) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         a = make_customer(api, name="A0")
         blocked["a"] = a["id"]
         b = make_customer(api, name="B0")
@@ -201,7 +198,7 @@ def test_410_disables_the_endpoint_and_settles_its_pending_deliveries(
     delivering: Delivering, db: Database
 ) -> None:
     with receiving(lambda r, seen: (410, {}, b"gone")) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         customer = make_customer(api)
         got = receiver.wait_count(1)
         time.sleep(0.5)  # no second attempt comes
@@ -220,7 +217,7 @@ def test_429_with_retry_after_waits_at_least_that_long(
         return (429, {"Retry-After": "1"}, b"") if seen == 0 else (200, {}, b"")
 
     with receiving(slow_down) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         make_customer(api)
         got = receiver.wait_count(2)
         assert got[1].at - got[0].at >= 1.0  # the schedule alone would retry after 0.2 s
@@ -236,7 +233,7 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
             return 307, {"Location": elsewhere.url + "/stolen"}, b""
 
         with receiving(redirect) as receiver, delivering() as api:
-            _, seq = add_endpoint(db, receiver.url, new_secret())
+            _, seq, _ = add_endpoint(api, db, receiver.url)
             make_customer(api)
             receiver.wait_count(3)
             assert settled(db, seq) == [("failed", 3)]
@@ -251,21 +248,23 @@ def test_a_private_address_is_refused_at_delivery_without_the_setting(
 ) -> None:
     """The URL was saved when it was public, or the name now resolves to a private address:
     the worker checks the address it connects to."""
-    with receiving() as receiver, delivering(webhook_allow_private=False) as api:
-        _, seq = add_endpoint(db, receiver.url.replace("127.0.0.1", "localhost"), new_secret())
-        make_customer(api)
-        assert settled(db, seq) == [("failed", 3)]
-        tried = attempts(db, seq)
-        assert all("refused" in a["error"] and "loopback" in a["error"] for a in tried)
-        assert all(a["response_status"] is None for a in tried)
-        assert "127.0.0.1" not in tried[0]["error"]
-    assert receiver.requests() == []
+    with receiving() as receiver:
+        with delivering(deliver=False) as setup:  # a server that allows private URLs
+            _, seq, _ = add_endpoint(setup, db, receiver.url.replace("127.0.0.1", "localhost"))
+        with delivering(webhook_allow_private=False) as api:
+            make_customer(api)
+            assert settled(db, seq) == [("failed", 3)]
+            tried = attempts(db, seq)
+            assert all("refused" in a["error"] and "loopback" in a["error"] for a in tried)
+            assert all(a["response_status"] is None for a in tried)
+            assert "127.0.0.1" not in tried[0]["error"]
+        assert receiver.requests() == []
 
 
 def test_an_answer_is_read_up_to_2_kb_only(delivering: Delivering, db: Database) -> None:
     huge = b"x" * (5 * 1024 * 1024)
     with receiving(lambda r, seen: (200, {}, huge)) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         make_customer(api)
         settled(db, seq)
         assert attempts(db, seq)[0]["response_body"] == "x" * 2048
@@ -278,8 +277,15 @@ def test_unreachable_and_unresolvable_receivers_are_failed_attempts(
     with receiving() as receiver:
         closed = receiver.url
     with delivering() as api:
-        _, down = add_endpoint(db, closed, new_secret())
-        _, nowhere = add_endpoint(db, "http://no-such-host.invalid/h", new_secret())
+        _, down, _ = add_endpoint(api, db, closed)
+        _, nowhere, _ = add_endpoint(api, db, closed + "/h")
+        db.run_sync(  # as if the name had stopped resolving since the endpoint was saved
+            lambda tx: tx.execute(
+                "UPDATE webhook_endpoints SET url = 'http://no-such-host.invalid/h' WHERE seq = ?",
+                (nowhere,),
+            ),
+            write=True,
+        )
         make_customer(api)
         assert settled(db, down) == [("failed", 3)]
         assert settled(db, nowhere) == [("failed", 3)]
@@ -293,7 +299,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled(
     delivering: Delivering, db: Database
 ) -> None:
     with receiving(lambda r, seen: (500, {}, b"")) as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         six_days_ago = now_ms() - 6 * 86_400_000
         db.run_sync(
             lambda tx: tx.execute(
@@ -310,9 +316,10 @@ def test_an_endpoint_failing_for_five_days_is_disabled(
 
 
 def test_while_a_rotated_secret_overlaps_both_sign(delivering: Delivering, db: Database) -> None:
-    current, previous = new_secret(), new_secret()
     with receiving() as receiver, delivering() as api:
-        add_endpoint(db, receiver.url, current, previous=previous)
+        endpoint_id, _, previous = add_endpoint(api, db, receiver.url)
+        rotated = body(api.post(f"/api/webhook-endpoints/{endpoint_id}/rotate_secret"), 200)
+        current = rotated["secret"]
         make_customer(api)
         (request,) = receiver.wait_count(1)
         assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -324,11 +331,10 @@ def test_events_go_to_the_subscribed_endpoints_of_their_mode_only(
     delivering: Delivering, db: Database
 ) -> None:
     with receiving() as receiver, delivering() as api:
-        _, invoices = add_endpoint(
-            db, receiver.url + "/invoices", new_secret(), ["invoice.created"]
-        )
-        _, created = add_endpoint(db, receiver.url + "/created", new_secret(), ["customer.created"])
-        _, live = add_endpoint(db, receiver.url + "/live", new_secret(), livemode=True)
+        _, invoices, _ = add_endpoint(api, db, receiver.url + "/invoices", ["invoice.created"])
+        _, created, _ = add_endpoint(api, db, receiver.url + "/created", ["customer.created"])
+        live_api = API(api.client, make_key(db, True))
+        _, live, _ = add_endpoint(live_api, db, receiver.url + "/live")
         customer = make_customer(api)
         body(api.put(f"/api/customers/{customer['id']}", json={"name": "x"}), 200)
         currency = make_currency(api)
@@ -354,7 +360,7 @@ def test_a_rolled_back_change_sends_nothing(delivering: Delivering, db: Database
         raise Boom
 
     with receiving() as receiver, delivering() as api:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         with pytest.raises(Boom):
             db.run_sync(work, write=True)
         r = api.post("/api/customers", json={"email": "not an address"})

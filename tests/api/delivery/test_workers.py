@@ -20,7 +20,6 @@ from tests.api.delivery.receivers import (
     Answer,
     Received,
     add_endpoint,
-    new_secret,
     receiving,
     verifies,
 )
@@ -37,9 +36,8 @@ def test_two_delivering_processes_deliver_each_event_once(
     delivering: Delivering, db: Database, database_url: str
 ) -> None:
     """PostgreSQL: both claim (SKIP LOCKED) and share the work; SQLite: the lease lets one."""
-    secret = new_secret()
     with receiving() as receiver, delivering() as one, delivering() as two:
-        _, seq = add_endpoint(db, receiver.url, secret)
+        _, seq, secret = add_endpoint(one, db, receiver.url)
         customers = []
         for i in range(30):
             api = one if i % 2 else two
@@ -64,9 +62,9 @@ def test_on_sqlite_one_process_delivers_and_another_takes_over_when_it_stops(
     if not database_url.startswith("sqlite"):
         pytest.skip("the process lease is SQLite's")
     with receiving() as receiver, contextlib.ExitStack() as stack:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
         first = contextlib.ExitStack()
         api = first.enter_context(delivering())
+        _, seq, _ = add_endpoint(api, db, receiver.url)
         make_customer(api)
         receiver.wait_count(1)
         holder = lease_owner(db)
@@ -95,7 +93,7 @@ def test_an_attempt_that_takes_too_long_is_a_failed_attempt(
 
     try:
         with receiving(hang) as receiver, delivering() as api:
-            _, seq = add_endpoint(db, receiver.url, new_secret())
+            _, seq, _ = add_endpoint(api, db, receiver.url)
             make_customer(api)
             assert settled(db, seq) == [("succeeded", 2)]
             tried = attempts(db, seq)
@@ -119,8 +117,8 @@ def test_stopping_abandons_attempts_in_flight_and_frees_them_for_the_next_worker
 
     try:
         with receiving(hang_first) as receiver:
-            _, seq = add_endpoint(db, receiver.url, new_secret())
             with delivering() as api:
+                _, seq, _ = add_endpoint(api, db, receiver.url)
                 make_customer(api)
                 receiver.wait_count(1)
             # stopped mid-attempt: nothing recorded, the delivery pending with no lease
@@ -145,8 +143,8 @@ def test_events_past_the_retention_are_pruned_about_hourly(
     delivering: Delivering, db: Database
 ) -> None:
     with receiving() as receiver:
-        _, seq = add_endpoint(db, receiver.url, new_secret())
         with delivering() as api:
+            _, seq, _ = add_endpoint(api, db, receiver.url)
             old = make_customer(api)
             receiver.wait_count(1)
             settled(db, seq)

@@ -310,3 +310,16 @@ def test_an_event_rolls_back_with_its_change(api: API, db: Database) -> None:
         db.run_sync(work, write=True)
     assert events(api) == []
     assert body(api.get("/api/customers"), 200)["count"] == 0
+
+
+def test_created_bounds_are_exact_to_the_millisecond(api: API) -> None:
+    """`created[lte]` = an event's own created_at includes it (float seconds lost 1 ms for some
+    values, e.g. 1987-04-20T20:24:41.731Z)."""
+    from paymentkit.server.events.service import _instant
+
+    assert _instant("1987-04-20T20:24:41.731Z", "created.lte") == 545948681731
+    for _ in range(20):
+        make_customer(api)
+    for e in events(api, pageSize=100):
+        assert e["id"] in {x["id"] for x in events(api, **{"created[lte]": e["created_at"]})}
+        assert e["id"] in {x["id"] for x in events(api, **{"created[gte]": e["created_at"]})}

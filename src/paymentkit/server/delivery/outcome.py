@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from enum import Enum
 
 from paymentkit.server.db.engine import Tx
-from paymentkit.server.delivery import interim_endpoints as endpoints
 from paymentkit.server.delivery import repository as repo
 from paymentkit.server.delivery import schedule
 from paymentkit.server.delivery.sender import Outcome
+from paymentkit.server.webhooks import repository as endpoints
 
 GONE = 410
 

@@ -28,7 +28,7 @@ import httpx
 
 from paymentkit import __version__
 from paymentkit.server import errors
-from paymentkit.server.delivery import interim_endpoints as addresses
+from paymentkit.server.webhooks import addresses
 
 TIMEOUT = 15.0  # seconds for one whole attempt
 RESPONSE_KEEP = 2048  # bytes of an answer read and kept

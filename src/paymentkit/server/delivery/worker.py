@@ -40,12 +40,12 @@ from paymentkit.server.component_sig import load_app_signing_key
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db.engine import Database, Tx
-from paymentkit.server.delivery import interim_endpoints as endpoints
 from paymentkit.server.delivery import outcome, signing
 from paymentkit.server.delivery import repository as repo
 from paymentkit.server.delivery.sender import Sender
 from paymentkit.server.events import service as events
 from paymentkit.server.ids import new_id, now_ms
+from paymentkit.server.webhooks import signing as endpoint_secrets
 
 log = logging.getLogger("paymentkit.delivery")
 
@@ -208,7 +208,7 @@ class Worker:
             for due in rows:
                 if due.endpoint_seq not in secrets:
                     secrets[due.endpoint_seq] = tuple(
-                        endpoints.signing_secrets(tx, self.box, due.endpoint_seq, now)
+                        endpoint_secrets.signing_secrets(tx, self.box, due.endpoint_seq, now)
                     )
                 event = events.to_wire(due.event)
                 body = msgspec.json.encode(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from paymentkit.server.webhooks import repository as endpoints
 TYPE_FILTER = re.compile(r"[a-z_.]{0,63}\*?")
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 PRUNE_BATCH = 1_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_wire(row: Row) -> Event:
@@ -121,7 +122,8 @@ def _instant(value: Any, param: str) -> int:
         raise errors.InvalidRequest(f"{param} must be ISO-8601 or unix seconds", param) from None
     if moment.tzinfo is None:
         raise errors.InvalidRequest(f"{param} needs a time zone (Z or +hh:mm)", param)
-    return int(moment.timestamp() * 1000)
+    # exact integer arithmetic: moment.timestamp() * 1000 is a float, 1 ms low for some values
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def list_events(tx: Tx, livemode: bool, request: ListRequest, filters: EventFilters) -> EventList:

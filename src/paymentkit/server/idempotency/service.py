@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from paymentkit.server import errors
+from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db.engine import Database, Tx
 from paymentkit.server.idempotency import repository as repo
 from paymentkit.server.ids import now_ms
@@ -44,6 +45,8 @@ WAIT_SECONDS = 5.0
 POLL_SECONDS = 0.05
 SWEEP_ONE_IN = 1000
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+# Marks a stored answer encrypted by `sealed` (a JSON answer starts with `{`).
+SEALED = b"sealed:"
 
 
 log = logging.getLogger("paymentkit")
@@ -145,6 +148,17 @@ async def _renew(db: Database, claim: Claim) -> None:
             return
         if not held:
             return
+
+
+def sealed(box: SecretBox | None, body: bytes) -> bytes:
+    """An answer as stored: encrypted with `box` when it holds a secret (a webhook endpoint's
+    signing secret must not sit in clear in this table for 24 hours), else as it is."""
+    return body if box is None else SEALED + box.encrypt(body).encode()
+
+
+def opened(box: SecretBox, body: bytes) -> bytes:
+    """A stored answer as sent again: decrypted when it was sealed."""
+    return box.decrypt(body[len(SEALED) :].decode()) if body.startswith(SEALED) else body
 
 
 def complete_in(tx: Tx, claim: Claim, status: int, body: bytes) -> None:
