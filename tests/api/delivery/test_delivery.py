@@ -109,10 +109,18 @@ def test_a_failing_receiver_gets_each_event_again_with_the_same_id_until_it_take
         return (500, {}, b"not yet") if seen < 2 else (204, {}, b"")
 
     with receiving(fail_twice) as receiver, delivering() as api:
-        _, seq, secret = add_endpoint(api, db, receiver.url)
+        endpoint_id, seq, secret = add_endpoint(api, db, receiver.url)
         customer = make_customer(api)
         got = receiver.wait_count(3)
         assert settled(db, seq) == [("succeeded", 3)]
+        shown = body(api.get(f"/api/webhook-endpoints/{endpoint_id}/attempts"), 200)["list"]
+        assert [(a["status"], a["response_status"], a["retry_count"]) for a in shown] == [
+            ("succeeded", 204, 2),
+            ("failed", 500, 1),
+            ("failed", 500, 0),
+        ]  # newest first
+        assert {a["event_id"] for a in shown} == {got[0].webhook_id}
+        assert shown[-1]["response_body"] == "not yet"
         assert len({r.webhook_id for r in got}) == 1
         assert all(verifies(r, secret) for r in got)
         # each attempt is signed anew, for its own timestamp
