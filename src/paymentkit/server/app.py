@@ -26,6 +26,7 @@ from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox, key_file_for, load_or_create_key
 from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
+from paymentkit.server.dashboard import routes as dashboard
 from paymentkit.server.db.engine import Database
 from paymentkit.server.delivery import worker as delivery
 from paymentkit.server.disconnect import WatchDisconnect
@@ -359,6 +360,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/openapi.json", AnyMethod(get_only(openapi))),
         Route("/docs", AnyMethod(get_only(docs))),
         Mount("/docs/static", SwaggerStatic(directory=_swagger_static()), name="swagger"),
+        *dashboard.routes(services),
     ]
     by_path: dict[str, dict[str, Endpoint]] = {}
     for endpoint in ENDPOINTS:

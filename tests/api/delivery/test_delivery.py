@@ -229,6 +229,7 @@ def test_429_with_retry_after_waits_at_least_that_long(
         make_customer(api)
         got = receiver.wait_count(2)
         assert got[1].at - got[0].at >= 1.0  # the schedule alone would retry after 0.2 s
+        assert settled(db, seq) == [("succeeded", 2)]
         assert [a["response_status"] for a in attempts(db, seq)] == [429, 200]
 
 
@@ -378,4 +379,4 @@ def test_a_rolled_back_change_sends_nothing(delivering: Delivering, db: Database
         time.sleep(0.3)
         assert len(receiver.requests()) == 1
         assert request.event["data"]["object"]["id"] == marker["id"]
-        assert deliveries(db, seq) == [("succeeded", 1)]
+        assert settled(db, seq) == [("succeeded", 1)]

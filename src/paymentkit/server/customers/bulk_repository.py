@@ -218,7 +218,12 @@ def export_batch(
 ) -> list[repo.CustomerRecord]:
     """The next `limit` customers matching `filters` after `after`, newest first (created_at,
     then seq, descending: the order of ix_customers_created and of the list)."""
-    if filters.metadata and filters.did is None and filters.email is None:
+    if (
+        filters.metadata
+        and filters.did is None
+        and filters.email is None
+        and filters.delinquent is None
+    ):
         seqs = _metadata_seqs(tx, filters, after, limit)
     else:
         seqs = _customer_seqs(tx, filters, after, limit)

@@ -16,10 +16,13 @@ from paymentkit.server.db.schema import COUNTER_SHARDS
 # Order of the columns every read returns; `CustomerRecord` below follows it.
 # `delinquent` is derived, never stored: true exactly while an invoice of the customer is
 # uncollectible (one probe of ix_invoices_customer_status).
+DELINQUENT = (
+    "EXISTS (SELECT 1 FROM invoices i"
+    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible')"
+)
 _SELECT = (
     "SELECT seq, id, livemode, did, name, email, phone, address, description, {balance},"
-    " metadata, created_at, updated_at, EXISTS (SELECT 1 FROM invoices i"
-    " WHERE i.customer_id = customers.id AND i.status = 'uncollectible'), invoices_version"
+    f" metadata, created_at, updated_at, {DELINQUENT}, invoices_version"
     " FROM customers"
 )
 LIVE = "deleted_at IS NULL"
@@ -289,6 +292,12 @@ class Filters:
     email: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()
     search: rules.SearchTerm | None = None
+    # True: only customers with an uncollectible invoice; False: only those without. Not
+    # combined with `search` (the search route takes no filters).
+    delinquent: bool | None = None
+
+    def __post_init__(self) -> None:
+        assert self.search is None or self.delinquent is None, "search takes no filters"
 
     @property
     def none(self) -> bool:
@@ -361,6 +370,8 @@ def conditions(tx: Tx, f: Filters) -> tuple[list[str], list[Any]]:
     for key, value in f.metadata:
         where.append(_METADATA)
         params.extend((key, value))
+    if f.delinquent is not None:
+        where.append(DELINQUENT if f.delinquent else f"NOT {DELINQUENT}")
     if f.search is not None:
         parts = _search_parts(tx, f.search)
         where.append("(" + " OR ".join(sql for sql, _ in parts) + ")")
@@ -531,6 +542,8 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         return _page(rows, more, count, exact)
     if f.search is not None:
         return _search(tx, f, f.search, where, params, walk, small)
+    if f.delinquent is not None:
+        return _delinquent(tx, f, lead, where, params, walk, small, customers_in_mode)
     # metadata filters only
     (key, value), others = f.metadata[0], f.metadata[1:]
     probe, probe_params = metadata_probe(f)
@@ -550,6 +563,80 @@ def page(tx: Tx, f: Filters, request: paging.ListRequest) -> paging.Page[Custome
         )
     else:
         rows, more = walk(_hint(tx, _ORDER_INDEX[lead]), where, params)
+    return _page(rows, more, count, exact)
+
+
+def delinquent_ids(tx: Tx, livemode: bool) -> list[str]:
+    """The ids of the mode's delinquent customers, up to EXACT_COUNT_MAX + 1 of them: one range
+    of ix_invoices_uncollectible. All are live: a customer with an uncollectible invoice cannot
+    be deleted (customers/lifecycle.py)."""
+    hint = "INDEXED BY ix_invoices_uncollectible" if tx.dialect == "sqlite" else ""
+    rows = tx.all(
+        f"SELECT DISTINCT customer_id FROM invoices {hint}"
+        " WHERE livemode = ? AND status = 'uncollectible' LIMIT ?",
+        (livemode, paging.EXACT_COUNT_MAX + 1),
+    )
+    return [str(row[0]) for row in rows]
+
+
+def _delinquent(
+    tx: Tx,
+    f: Filters,
+    lead: str,
+    where: list[str],
+    params: list[Any],
+    walk: Callable[..., tuple[list[Row], bool]],
+    small: Callable[[int, bool], bool],
+    customers_in_mode: Callable[[], int],
+) -> paging.Page[CustomerRecord]:
+    """A page under the `delinquent` filter (with metadata filters or none; a DID or email
+    filter finds few rows by its own index). The delinquent customers are read first from the
+    uncollectible invoices' index: usually few, so `true` reads and sorts them, and `false`
+    counts as the mode's customers less them, walking the order index past them. When more than
+    EXACT_COUNT_MAX are delinquent, the order index is walked testing each row."""
+    order_index = _hint(tx, _ORDER_INDEX[lead])
+    ids = delinquent_ids(tx, f.livemode)
+    known = len(ids) <= paging.EXACT_COUNT_MAX
+    if f.delinquent and known:
+        member, id_list = tx.member_of("id", ids)
+        count, exact = paging.bounded_count(
+            tx,
+            f"SELECT 1 FROM customers {_hint(tx, '')} WHERE {' AND '.join([member, *where])}",
+            [id_list, *params],
+        )
+        if small(count, exact):
+            rows, more = walk(_hint(tx, ""), [member, *where], [id_list, *params], True)
+        else:
+            rows, more = walk(order_index, where, params)
+        return _page(rows, more, count, exact)
+    if not f.metadata:
+        if known:  # not delinquent: every customer of the mode but those
+            total = customers_in_mode() - len(ids)
+            rows, more = walk(order_index, where, params, total=total)
+            return _page(rows, more, total, True)
+        if f.delinquent:  # more delinquent customers than a count reads
+            rows, more = walk(order_index, where, params)
+            return _page(rows, more, len(ids), False)
+        count, exact = paging.bounded_count(
+            tx, f"SELECT 1 FROM customers {order_index} WHERE {' AND '.join(where)}", params
+        )
+        rows, more = walk(order_index, where, params)
+        return _page(rows, more, count, exact)
+    # metadata filters too: count their matches that pass the delinquent test
+    probe, probe_params = metadata_probe(f)
+    test = DELINQUENT.replace("customers.id", "c.id")
+    owner = (
+        f"{'' if f.delinquent else 'NOT '}EXISTS (SELECT 1 FROM customers c"
+        f" WHERE c.seq = m0.customer_seq AND {test})"
+    )
+    count, exact = paging.bounded_count(
+        tx, f"SELECT 1 FROM customer_metadata m0 WHERE {probe} AND {owner}", probe_params
+    )
+    if small(count, exact):
+        matching = f"seq IN (SELECT m0.customer_seq FROM customer_metadata m0 WHERE {probe})"
+        rows, more = walk(_hint(tx, ""), [matching, *where], [*probe_params, *params], True)
+    else:
+        rows, more = walk(order_index, where, params)
     return _page(rows, more, count, exact)
 
 

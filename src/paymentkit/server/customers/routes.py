@@ -65,6 +65,11 @@ _LIST_QUERY = (
         "Only customers whose metadata KEY equals the value (also metadata[KEY]=VALUE)",
     ),
     QueryParam(
+        "delinquent",
+        {"type": "string", "enum": ["true", "false"]},
+        "true: only customers with an uncollectible invoice; false: only those without",
+    ),
+    QueryParam(
         "order",
         params.order_schema(("created_at", "updated_at", "name", "email", "id")),
         "created_at, updated_at, name or email, with :ASC or :DESC; also the qs list forms "
@@ -85,15 +90,22 @@ _NEWEST = [("created_at", True)]
     errors=READ_ERRORS,
 )
 async def list_(call: Call) -> Reply:
-    """Lists customers of the key's mode, newest first by default; ties fall back to creation order."""
+    """Lists customers of the key's mode, newest first by default; ties fall back to creation
+    order. `delinquent=true|false` keeps the customers with (without) an uncollectible invoice."""
     q = call.query
     params.reject_unknown(
-        q, {*params.PAGING_NAMES, "did", "email", "order", "livemode", "metadata"}, ("metadata.",)
+        q,
+        {*params.PAGING_NAMES, "did", "email", "order", "livemode", "metadata", "delinquent"},
+        ("metadata.",),
     )
     ordering = params.order(q.get("order"), set(repo.SORTABLE), _NEWEST)
     request = params.list_request(q, ordering)
     filters = service.list_filters(
-        call.livemode, params.string(q, "did"), params.string(q, "email"), _metadata_filters(q)
+        call.livemode,
+        params.string(q, "did"),
+        params.string(q, "email"),
+        _metadata_filters(q),
+        _delinquent(q),
     )
     if filters is None:  # a DID or email create would refuse: no customer has it
         return Reply(200, service.empty_page(request))
@@ -101,6 +113,15 @@ async def list_(call: Call) -> Reply:
         lambda tx: service.list_customers(tx, filters, request)
     )
     return Reply(200, result)
+
+
+def _delinquent(q: dict[str, Any]) -> bool | None:
+    value = q.get("delinquent")
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise errors.InvalidRequest("delinquent must be true or false", "delinquent")
 
 
 def _metadata_filters(q: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -147,15 +168,10 @@ async def search(call: Call) -> Reply:
     text = params.string(q, "query")
     if text is None:
         text = params.string(q, "q")
-    if text is None or not text.strip():
-        raise errors.InvalidRequest("query is required and may not be empty", "query")
-    if len(text) > rules.SEARCH_MAX:
-        raise errors.InvalidRequest(f"query must be at most {rules.SEARCH_MAX} characters", "query")
+    filters = service.search_filters(call.livemode, text)
     request = params.list_request(q, _NEWEST)
-    term = rules.search_term(text)
-    if term is None:  # would match across two fields; nothing can match
+    if filters is None:  # would match across two fields; nothing can match
         return Reply(200, service.empty_page(request))
-    filters = repo.Filters(livemode=call.livemode, search=term)
     result = await call.services.db.transaction(
         lambda tx: service.list_customers(tx, filters, request)
     )
@@ -173,24 +189,34 @@ async def search(call: Call) -> Reply:
             {"type": "string", "enum": list(bulk.FORMATS), "default": "jsonl"},
             "jsonl: one customer object per line; csv: a header line, then one row each",
         ),
-        *(p for p in _LIST_QUERY if p.name in ("did", "email", "metadata.KEY", "livemode")),
+        *(
+            p
+            for p in _LIST_QUERY
+            if p.name in ("did", "email", "metadata.KEY", "delinquent", "livemode")
+        ),
     ),
     errors=READ_ERRORS,
     streamed={bulk.media_type("jsonl"): Customer, bulk.media_type("csv"): None},
 )
 async def export(call: Call) -> Reply:
     """Every customer of the key's mode that the list's filters (`did`, `email`,
-    `metadata.KEY=VALUE`) match, once, newest first, streamed as it is read. JSON Lines: each
+    `metadata.KEY=VALUE`, `delinquent`) match, once, newest first, streamed as it is read. JSON Lines: each
     line the customer as retrieve renders it. CSV: columns id, did, name, email, phone,
     description, address.country … address.postal_code, metadata (the JSON object), balance,
     delinquent, livemode, created_at, updated_at. `paymentkit import customers` reads either."""
     q = call.query
-    params.reject_unknown(q, {"format", "did", "email", "metadata", "livemode"}, ("metadata.",))
+    params.reject_unknown(
+        q, {"format", "did", "email", "metadata", "delinquent", "livemode"}, ("metadata.",)
+    )
     fmt = bulk.parse_format(params.string(q, "format") or "jsonl")
     if fmt is None:
         raise errors.InvalidRequest("format must be jsonl or csv", "format")
     filters = service.list_filters(
-        call.livemode, params.string(q, "did"), params.string(q, "email"), _metadata_filters(q)
+        call.livemode,
+        params.string(q, "did"),
+        params.string(q, "email"),
+        _metadata_filters(q),
+        _delinquent(q),
     )
     chunks = bulk.stream(call.services.db, filters, fmt)  # None: nothing can match
     return Reply(200, Stream(chunks, bulk.media_type(fmt), f"customers.{fmt}"))

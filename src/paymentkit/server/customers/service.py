@@ -139,6 +139,7 @@ def list_filters(
     did: str | None,
     email: str | None,
     metadata: tuple[tuple[str, str], ...] = (),
+    delinquent: bool | None = None,
 ) -> repo.Filters | None:
     """The filters of a list or export, their values normalised exactly as create stores them
     (a `did:abt:` prefix, an email's IDN domain in punycode or any case), so any form create
@@ -148,7 +149,24 @@ def list_filters(
     email_value = None if email is None else email_or_none(email)
     if (did is not None and did_value is None) or (email is not None and email_value is None):
         return None
-    return repo.Filters(livemode=livemode, did=did_value, email=email_value, metadata=metadata)
+    return repo.Filters(
+        livemode=livemode,
+        did=did_value,
+        email=email_value,
+        metadata=metadata,
+        delinquent=delinquent,
+    )
+
+
+def search_filters(livemode: bool, text: str | None) -> repo.Filters | None:
+    """The filters of a search for `text` (400 naming `query` when it is missing, blank or too
+    long); None when nothing can match (a term that would span two fields)."""
+    if text is None or not text.strip():
+        raise errors.InvalidRequest("query is required and may not be empty", "query")
+    if len(text) > rules.SEARCH_MAX:
+        raise errors.InvalidRequest(f"query must be at most {rules.SEARCH_MAX} characters", "query")
+    term = rules.search_term(text)
+    return None if term is None else repo.Filters(livemode=livemode, search=term)
 
 
 def lookup(tx: Tx, livemode: bool, id_or_did: str) -> repo.CustomerRecord:

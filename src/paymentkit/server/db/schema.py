@@ -251,6 +251,16 @@ Index(
     invoices.c.seq,
 )
 Index("ix_invoices_list", invoices.c.livemode, invoices.c.created_at, invoices.c.seq)
+# The mode's delinquent customers (a `delinquent` list filter): the customers of its
+# uncollectible invoices, one range of this partial index (migration 0009).
+_uncollectible = text("status = 'uncollectible'")
+Index(
+    "ix_invoices_uncollectible",
+    invoices.c.livemode,
+    invoices.c.customer_id,
+    sqlite_where=_uncollectible,
+    postgresql_where=_uncollectible,
+)
 
 # -- idempotency (migration 0004) -------------------------------------------------------------
 
@@ -428,6 +438,25 @@ worker_leases = Table(
     Column("owner", String(64), nullable=False),
     Column("lease_until", BigInteger(), nullable=False),
 )
+
+# -- dashboard (migration 0009) ----------------------------------------------------------------
+
+# Signed-in dashboard sessions (server/dashboard/sessions.py). The browser's cookie holds a random
+# token; only its SHA-256 is kept here, with the API key it was opened with (never the key itself),
+# the key's mode and the session's CSRF token. A session ends after 30 minutes without a request,
+# 12 hours after sign-in, at sign-out, or when its key is revoked.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(32), ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("livemode", Boolean(), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", BigInteger(), nullable=False),
+    Column("last_seen_at", BigInteger(), nullable=False),
+)
+Index("ix_dashboard_sessions_key_id", dashboard_sessions.c.key_id)
+Index("ix_dashboard_sessions_last_seen_at", dashboard_sessions.c.last_seen_at)
 
 # Made by migrations outside this metadata because they are dialect-specific (ARCHITECTURE.md,
 # "Storage decisions"): on SQLite one FTS5 trigram table per mode holding the live customers'

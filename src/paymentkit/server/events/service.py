@@ -131,6 +131,16 @@ def list_events(tx: Tx, livemode: bool, request: ListRequest, filters: EventFilt
     return listing.answer(EventList, request, page, to_wire)
 
 
+def list_for_objects(
+    tx: Tx, livemode: bool, object_ids: list[str], request: ListRequest
+) -> EventList:
+    """The events of any of `object_ids` (a customer's timeline: the customer, its invoices and
+    subscriptions), newest first; each id is one range of ix_events_object."""
+    member, ids = tx.member_of("object_id", object_ids)
+    page = repo.page(tx, livemode, request, [(member, (ids,))])
+    return listing.answer(EventList, request, page, to_wire)
+
+
 def resend(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> Event:
     """Queue the event again, with the same id: to one endpoint of the mode (enabled; it need
     not be subscribed to the type), or to every enabled endpoint subscribed to it."""
@@ -156,4 +166,13 @@ def prune(tx: Tx, retention_days: int) -> int:
     return repo.prune(tx, now_ms() - retention_days * 86_400_000, PRUNE_BATCH)
 
 
-__all__ = ["list_events", "list_request", "prune", "resend", "retrieve", "to_wire", "types"]
+__all__ = [
+    "list_events",
+    "list_for_objects",
+    "list_request",
+    "prune",
+    "resend",
+    "retrieve",
+    "to_wire",
+    "types",
+]

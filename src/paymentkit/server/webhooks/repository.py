@@ -193,6 +193,24 @@ def attempts_page(tx: Tx, endpoint_seq: int, request: paging.ListRequest) -> pag
     return paging.Page(rows, has_more, n, exact)
 
 
+def attempts_of_events(tx: Tx, livemode: bool, event_ids: list[str], limit: int) -> list[Row]:
+    """The newest `limit` attempts to deliver any of these events, to any endpoint, each with
+    its endpoint's id last: from the events' ids through ix_webhook_deliveries_event and
+    ix_webhook_attempts_delivery."""
+    if not event_ids:
+        return []
+    member, ids = tx.member_of("e.id", event_ids)
+    columns = ", ".join(f"a.{c}" for c in ATTEMPT_COLUMNS)
+    return tx.all(
+        f"SELECT {columns}, w.id FROM events e"
+        " JOIN webhook_deliveries d ON d.event_seq = e.seq"
+        " JOIN webhook_attempts a ON a.delivery_seq = d.seq"
+        " JOIN webhook_endpoints w ON w.seq = a.endpoint_seq"
+        f" WHERE e.livemode = ? AND {member} ORDER BY a.created_at DESC, a.seq DESC LIMIT ?",
+        (livemode, ids, limit),
+    )
+
+
 def _no_such_attempt(cursor: paging.Cursor) -> Exception:
     return errors.InvalidRequest(
         f"{cursor.param} names no attempt of this list: {cursor.id}", cursor.param

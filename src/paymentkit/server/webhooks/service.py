@@ -165,6 +165,18 @@ def attempts(tx: Tx, livemode: bool, endpoint_id: str, request: ListRequest) -> 
     )
 
 
+def attempts_of_events(
+    tx: Tx, livemode: bool, event_ids: list[str], limit: int = 200
+) -> dict[str, list[WebhookAttempt]]:
+    """The newest attempts (at most `limit` in all) to deliver each of these events, newest
+    first, by event id (a customer's timeline in the dashboard)."""
+    out: dict[str, list[WebhookAttempt]] = {}
+    for row in repo.attempts_of_events(tx, livemode, event_ids, limit):
+        attempt = _attempt(row[:-1], str(row[-1]))
+        out.setdefault(attempt.event_id, []).append(attempt)
+    return out
+
+
 def _attempt(row: Row, endpoint_id: str) -> WebhookAttempt:
     (
         id_,

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered HTML pages under /dashboard/ on the API's own services."""
