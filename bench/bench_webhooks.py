@@ -3,8 +3,9 @@
 Run: ./run python bench/bench_webhooks.py [--seconds 30] [--writers 4] [--database-url URL]
 
 For SQLite (a fresh temp file) and PostgreSQL (a fresh schema in PAYMENTKIT_TEST_POSTGRES_URL or
---postgres-url, skipped with a message when it cannot be reached): one `paymentkit serve` worker,
-delivering in the background as it does by default, pinned to CPU 0; a local receiver (verifying
+--postgres-url, skipped with a message when it cannot be reached), two set-ups on CPU 0: one
+`paymentkit serve` worker delivering in the background as it does by default, and `serve
+--no-deliver` beside a `paymentkit worker` process; a local receiver (its own process, verifying
 every delivery with the `standardwebhooks` package) and `--writers` clients on CPU 1. The writers
 create and update customers as fast as they can for `--seconds`; every committed write is one
 event, delivered to one endpoint subscribed to `*`. Printed: write rate, delivery rate, the
@@ -21,6 +22,7 @@ import json
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 from standardwebhooks import Webhook
 
-from bench.bench_api import BenchError, Server
+from bench.bench_api import BenchError, Server, paymentkit_exe
 from paymentkit.server.db.engine import Database
 from paymentkit.server.db.migrate import upgrade
 from paymentkit.server.keys import service as keys
@@ -220,7 +222,9 @@ def pct(values: list[float], q: float) -> float:
 
 def fresh_database(kind: str, work: Path, pg_url: str) -> tuple[str, str | None]:
     """(url, schema to drop) of an empty, migrated database."""
+    work.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
+        work.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{work / 'bench.db'}"
         upgrade(url)
         return url, None
@@ -235,10 +239,14 @@ def fresh_database(kind: str, work: Path, pg_url: str) -> tuple[str, str | None]
     return url, schema
 
 
-def run_one(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> dict[str, Any]:
+    """One run: `serve` delivering itself, or (`separate`) `serve --no-deliver` beside a
+    `paymentkit worker` process, both on CPU 0."""
     url, schema = fresh_database(kind, work, args.postgres_url)
     receiver = ReceiverProcess()
     server = None
+    worker: subprocess.Popen[bytes] | None = None
+    env = {"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1", "PAYMENTKIT_DELIVER": "0" if separate else "1"}
     try:
         db = Database(url)
         try:
@@ -246,25 +254,40 @@ def run_one(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         finally:
             db.close()
         port = _free_port()
-        server = Server(
-            url, port, 0, work / f"{kind}.log", env={"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1"}
-        )
+        server = Server(url, port, 0, work / f"{kind}.log", env=env)
         server.wait_ready()
+        if separate:
+            worker = subprocess.Popen(
+                ["taskset", "-c", "0", paymentkit_exe(), "worker", "--database-url", url],
+                env={**os.environ, **env, "PAYMENTKIT_LOG_LEVEL": "warning"},
+                stdout=subprocess.DEVNULL,
+                stderr=(work / f"{kind}-worker.log").open("wb"),
+            )
         setup = Client(server.base, secret)
         endpoint = setup.call(
             "POST", "/api/webhook-endpoints", {"url": receiver.url, "enabled_events": ["*"]}
         )
         receiver.set_secret(endpoint["secret"])
+        # Warm up: the delivery process is ready once one event made it through.
+        setup.call("POST", "/api/customers", {"name": "warm-up"})
+        ready_by = time.monotonic() + 60
+        while receiver.received() < 1:
+            if time.monotonic() > ready_by:
+                raise BenchError("no delivery within 60 s of the start")
+            time.sleep(0.05)
+        baseline = receiver.received()
         writers = Writers(server.base, secret, args.writers)
         series: list[tuple[float, int, int]] = []  # (t, committed, received)
         start = time.monotonic()
+        start_wall = time.time()
         for t in writers.threads:
             t.start()
         next_sample = start
         while time.monotonic() - start < args.seconds:
             next_sample += 1.0
             time.sleep(max(0.0, next_sample - time.monotonic()))
-            series.append((time.monotonic() - start, writers.committed(), receiver.received()))
+            got = receiver.received() - baseline
+            series.append((time.monotonic() - start, writers.committed(), got))
         writers.stop.set()
         for t in writers.threads:
             t.join(60)
@@ -273,22 +296,26 @@ def run_one(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
         written = writers.committed()
         drain: float | None = None
         while time.monotonic() - stopped < 60:
-            got = receiver.received()
+            got = receiver.received() - baseline
             if got >= written:
                 drain = time.monotonic() - stopped
                 break
             time.sleep(0.05)
         write_seconds = stopped - start
         first, created, repeats, bad = receiver.report()
-        latencies = [(first[i] - created[i]) * 1000 for i in first if created[i] <= stopped_wall]
+        latencies = [
+            (first[i] - created[i]) * 1000
+            for i in first
+            if start_wall <= created[i] <= stopped_wall
+        ]
         arrivals = sorted(first.values())
-        delivered_during = sum(1 for a in arrivals if a <= stopped_wall)
+        delivered_during = sum(1 for a in arrivals if start_wall <= a <= stopped_wall)
         return {
-            "kind": kind,
+            "kind": f"{kind}, serve + worker" if separate else f"{kind}, serve",
             "written": written,
             "write_rate": written / write_seconds,
             "delivery_rate": delivered_during / write_seconds,
-            "received": receiver.received(),
+            "received": receiver.received() - baseline,
             "drain": drain,
             "p50": statistics.median(latencies) if latencies else float("nan"),
             "p99": pct(latencies, 0.99),
@@ -298,6 +325,11 @@ def run_one(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "series": series,
         }
     finally:
+        if os.environ.get("BENCH_SHOW_LOGS") and server is not None:
+            console.print(server.log())
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
         if server is not None:
             server.stop()
         receiver.stop()
@@ -345,8 +377,10 @@ def main() -> int:
                 if reason is not None:
                     console.print(f"PostgreSQL skipped: {args.postgres_url} unreachable ({reason})")
                     continue
-            console.print(f"{kind}: {args.writers} writers for {args.seconds:g} s …")
-            results.append(run_one(kind, args, Path(tmp)))
+            for separate in (False, True):
+                label = "serve --no-deliver + worker" if separate else "serve delivering"
+                console.print(f"{kind}, {label}: {args.writers} writers for {args.seconds:g} s …")
+                results.append(run_one(kind, args, Path(tmp) / f"{kind}-{separate}", separate))
     failures = 0
     table = Table(
         title=f"{args.writers} writers for {args.seconds:g} s, one `serve` worker delivering"

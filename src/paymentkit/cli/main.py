@@ -22,6 +22,7 @@ from paymentkit.cli._database import CREATE, DATABASE_URL, one_line
 from paymentkit.cli._database import on_database as _on_database
 from paymentkit.cli._database import open_database as _open_database
 from paymentkit.cli._database import url as _url
+from paymentkit.cli._delivery_process import DeliveryProcess
 from paymentkit.cli.resources import GROUPS
 from paymentkit.cli.worker import worker
 
@@ -83,9 +84,9 @@ main.add_command(worker)  # webhook delivery alone (cli/worker.py)
     envvar="PAYMENTKIT_DELIVER",
     default=True,
     show_default=True,
-    help="Send webhooks from this server (every --workers process takes part: on PostgreSQL "
-    "they share the work, on SQLite one at a time delivers); --no-deliver leaves it to "
-    "`paymentkit worker`",
+    help="Send webhooks from a delivery process this server starts beside its --workers "
+    "(`paymentkit worker`, restarted if it dies); --no-deliver leaves it to `paymentkit worker` "
+    "processes elsewhere",
 )
 def serve(
     host: str,
@@ -152,19 +153,28 @@ def serve(
             "Webhooks are not delivered here (--no-deliver): run `paymentkit worker`.", err=True
         )
     os.environ["PAYMENTKIT_DATABASE_URL"] = url
-    os.environ["PAYMENTKIT_DELIVER"] = "1" if deliver else "0"  # read by each worker process
-    uvicorn.run(
-        "paymentkit.server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log and log_format == "text",
-        log_config=log_config(log_format),
-        log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
-        server_header=False,
-        **uvicorn_options(settings),
-    )
+    # The HTTP worker processes never deliver: with --deliver (the default) a delivery process
+    # of its own does, beside them (cli/_delivery_process.py says why).
+    os.environ["PAYMENTKIT_DELIVER"] = "0"
+    delivering = DeliveryProcess(url, log_format) if deliver else None
+    if delivering is not None:
+        delivering.start()
+    try:
+        uvicorn.run(
+            "paymentkit.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log and log_format == "text",
+            log_config=log_config(log_format),
+            log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
+            server_header=False,
+            **uvicorn_options(settings),
+        )
+    finally:
+        if delivering is not None:
+            delivering.stop()
 
 
 def _check_port(host: str, port: int) -> None:
