@@ -99,6 +99,9 @@ class Server:
         self.http.close()
 
     def kill9(self) -> None:
+        """kill -9 of `serve` and of what it started (its delivery process), as a power cut or
+        the OOM killer of a container would."""
+        subprocess.run(["pkill", "-KILL", "-P", str(self.proc.pid)], check=False)
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=15)
         self.http.close()

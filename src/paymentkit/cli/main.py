@@ -22,7 +22,9 @@ from paymentkit.cli._database import CREATE, DATABASE_URL, one_line
 from paymentkit.cli._database import on_database as _on_database
 from paymentkit.cli._database import open_database as _open_database
 from paymentkit.cli._database import url as _url
+from paymentkit.cli._delivery_process import DeliveryProcess
 from paymentkit.cli.resources import GROUPS
+from paymentkit.cli.worker import worker
 
 if TYPE_CHECKING:
     from paymentkit.server.db.engine import DatabaseURL
@@ -52,6 +54,7 @@ for _group in GROUPS:  # customers, invoices, …, listen: through the SDK (cli/
     main.add_command(_group)
 main.add_command(bulk.import_group)  # import and export: on the database (cli/bulk.py)
 main.add_command(bulk.export_group)
+main.add_command(worker)  # webhook delivery alone (cli/worker.py)
 
 
 @main.command()
@@ -76,6 +79,15 @@ main.add_command(bulk.export_group)
     help="File holding the Blocklet app secret key (0x hex); enables component signatures, "
     "the authentication of @blocklet/payment-js [or env PAYMENTKIT_APP_SK]",
 )
+@click.option(
+    "--deliver/--no-deliver",
+    envvar="PAYMENTKIT_DELIVER",
+    default=True,
+    show_default=True,
+    help="Send webhooks from a delivery process this server starts beside its --workers "
+    "(`paymentkit worker`, restarted if it dies); --no-deliver leaves it to `paymentkit worker` "
+    "processes elsewhere",
+)
 def serve(
     host: str,
     port: int,
@@ -84,6 +96,7 @@ def serve(
     access_log: bool,
     log_format: Literal["text", "json"],
     app_sk_file: str | None,
+    deliver: bool,
 ) -> None:
     """Start the API server (applies pending migrations first)."""
     _check_port(host, port)  # before anything is printed, created or started
@@ -135,19 +148,33 @@ def serve(
     if app_sk is not None:
         click.echo("Component signatures (@blocklet/payment-js) are accepted.", err=True)
     click.echo(f"API docs: {base}/docs", err=True)
+    if not deliver:
+        click.echo(
+            "Webhooks are not delivered here (--no-deliver): run `paymentkit worker`.", err=True
+        )
     os.environ["PAYMENTKIT_DATABASE_URL"] = url
-    uvicorn.run(
-        "paymentkit.server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log and log_format == "text",
-        log_config=log_config(log_format),
-        log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
-        server_header=False,
-        **uvicorn_options(settings),
-    )
+    # The HTTP worker processes never deliver: with --deliver (the default) a delivery process
+    # of its own does, beside them (cli/_delivery_process.py says why).
+    os.environ["PAYMENTKIT_DELIVER"] = "0"
+    delivering = DeliveryProcess(url, log_format) if deliver else None
+    if delivering is not None:
+        delivering.start()
+    try:
+        uvicorn.run(
+            "paymentkit.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log and log_format == "text",
+            log_config=log_config(log_format),
+            log_level=os.environ.get("PAYMENTKIT_LOG_LEVEL", "info"),
+            server_header=False,
+            **uvicorn_options(settings),
+        )
+    finally:
+        if delivering is not None:
+            delivering.stop()
 
 
 def _check_port(host: str, port: int) -> None:

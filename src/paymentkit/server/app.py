@@ -28,6 +28,7 @@ from paymentkit.server.customers.overdue import RenderCache
 from paymentkit.server.customers.routes import api as customers_api
 from paymentkit.server.dashboard import routes as dashboard
 from paymentkit.server.db.engine import Database
+from paymentkit.server.delivery import worker as delivery
 from paymentkit.server.disconnect import WatchDisconnect
 from paymentkit.server.events.routes import api as events_api
 from paymentkit.server.http import (
@@ -369,8 +370,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        yield
-        db.close()
+        try:
+            if settings.deliver:  # this process sends webhooks too (server/delivery/worker.py)
+                async with delivery.running(db, services.box, delivery.options(settings)):
+                    yield
+            else:
+                yield
+        finally:
+            db.close()
 
     # No redirects: a path with a trailing slash is no route (a JSON 404), so no answer carries a
     # Location built from the client's Host header.

@@ -49,6 +49,12 @@ _SAFE_INTEGER = 2**53
 
 def load_app_key(value: str) -> Ed25519PublicKey:
     """The public key of a Blocklet app secret key: `0x` + 64 hex (seed) or 128 hex (seed + pk)."""
+    return load_app_signing_key(value).public_key()
+
+
+def load_app_signing_key(value: str) -> Ed25519PrivateKey:
+    """A Blocklet app secret key: `0x` + 64 hex (seed) or 128 hex (seed + pk), whose public half
+    must then match the seed."""
     text = value.strip()
     if text.startswith(("0x", "0X")):
         text = text[2:]
@@ -58,10 +64,11 @@ def load_app_key(value: str) -> Ed25519PublicKey:
         raise ValueError("the app secret key must be hex, optionally 0x-prefixed") from None
     if len(raw) not in (32, 64):
         raise ValueError("the app secret key must be a 32-byte seed or a 64-byte seed+public key")
-    public = Ed25519PrivateKey.from_private_bytes(raw[:32]).public_key()
-    if len(raw) == 64 and not hmac.compare_digest(public.public_bytes_raw(), raw[32:]):
+    private = Ed25519PrivateKey.from_private_bytes(raw[:32])
+    public = private.public_key().public_bytes_raw()
+    if len(raw) == 64 and not hmac.compare_digest(public, raw[32:]):
         raise ValueError("the app secret key's public half does not match its seed")
-    return public
+    return private
 
 
 def signed_text(payload: dict[str, Any]) -> bytes:
@@ -99,6 +106,41 @@ def unsafe_integer(value: Any, where: str = "") -> str | None:
         if found is not None:
             return found
     return None
+
+
+def _digest(method: str, url: str, query: dict[str, Any], body: Any, iat: int, exp: int) -> bytes:
+    payload = {
+        "body": body if body is not None else {},
+        "exp": exp,
+        "iat": iat,
+        "method": method.lower(),
+        "query": query,
+        "url": url,
+    }
+    return hashlib.sha3_256(signed_text(payload)).digest()
+
+
+def sign(
+    key: Ed25519PrivateKey,
+    *,
+    method: str,
+    url: str,
+    query: dict[str, Any],
+    body: Any,
+    now: float | None = None,
+) -> dict[str, str]:
+    """The headers `@blocklet/sdk` signs a request with (and its `verifySig` checks): valid from
+    now for MAX_VALIDITY_SECONDS, over the path `url` exactly as sent, the qs-parsed `query`,
+    the lower-case method and the parsed JSON `body`. Outgoing webhooks carry them."""
+    iat = int(time.time() if now is None else now)
+    exp = iat + MAX_VALIDITY_SECONDS
+    signature = key.sign(_digest(method, url, query, body, iat, exp))
+    return {
+        HEADER_SIG: "0x" + signature.hex(),
+        HEADER_IAT: str(iat),
+        HEADER_EXP: str(exp),
+        HEADER_VERSION: "1",
+    }
 
 
 @dataclass(frozen=True)
@@ -149,15 +191,7 @@ def verify(
         raise errors.InvalidSignature(
             f"Component signature valid for more than {MAX_VALIDITY_SECONDS} s (exp - iat)"
         )
-    payload = {
-        "body": body if body is not None else {},
-        "exp": exp,
-        "iat": iat,
-        "method": method.lower(),
-        "query": query,
-        "url": url,
-    }
-    digest = hashlib.sha3_256(signed_text(payload)).digest()
+    digest = _digest(method, url, query, body, iat, exp)
     raw = bytes.fromhex(signed.signature[2:])
     try:
         key.verify(raw, digest)

@@ -12,6 +12,7 @@ from paymentkit.server.db.engine import (
     DEFAULT_STATEMENT_TIMEOUT,
     default_database_url,
 )
+from paymentkit.server.delivery.schedule import STANDARD_DELAYS, parse_delays
 from paymentkit.server.ratelimit import DEFAULT_LIVE_RATE, DEFAULT_TEST_RATE
 
 
@@ -55,6 +56,15 @@ class Settings:
 
     # Days an event is kept (then pruned in the background, with its deliveries and attempts).
     event_retention_days: int = 30
+    # Run the webhook delivery worker in this process (server/delivery/): `serve` turns it on
+    # unless --no-deliver: from_env reads PAYMENTKIT_DELIVER (default 1); Settings built directly
+    # (the tests' apps) do not deliver unless asked.
+    deliver: bool = False
+    # Seconds between a failed attempt and the next, one per retry (delivery/schedule.py);
+    # PAYMENTKIT_WEBHOOK_RETRY_DELAYS="0.2,0.5" shortens it for tests.
+    webhook_retry_delays: tuple[float, ...] = STANDARD_DELAYS
+    # Deliveries one process sends at once.
+    webhook_concurrency: int = 16
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -73,6 +83,9 @@ class Settings:
             "keep_alive_timeout": _count("PAYMENTKIT_KEEP_ALIVE_TIMEOUT", 5),
             "max_connections": _count("PAYMENTKIT_MAX_CONNECTIONS", 500),
             "event_retention_days": _count("PAYMENTKIT_EVENT_RETENTION_DAYS", 30),
+            "deliver": _flag("PAYMENTKIT_DELIVER", default=True),
+            "webhook_retry_delays": _delays("PAYMENTKIT_WEBHOOK_RETRY_DELAYS"),
+            "webhook_concurrency": _count("PAYMENTKIT_WEBHOOK_CONCURRENCY", 16),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -125,6 +138,16 @@ def _flag(name: str, default: bool = False) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name} must be 1 or 0 (true or false); not {raw!r}")
+
+
+def _delays(name: str) -> tuple[float, ...]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return STANDARD_DELAYS
+    try:
+        return parse_delays(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be comma-separated seconds ({exc}); not {raw!r}") from None
 
 
 def _count(name: str, default: int) -> int:

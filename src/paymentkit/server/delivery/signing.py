@@ -1,0 +1,77 @@
+"""The headers that sign one delivery attempt.
+
+Standard Webhooks: `webhook-id` is the event id (the same on every retry and resend, so a
+receiver drops repeats by it), `webhook-timestamp` this attempt's unix seconds, and
+`webhook-signature` one `v1,<base64>` per signing secret of the endpoint, space separated (two
+while a rotated secret still overlaps), each computed by the `standardwebhooks` package over
+`{id}.{timestamp}.{body}`.
+
+When the server has the Blocklet app key (PAYMENTKIT_APP_SK), also the component-signature
+headers that `verifySig` of `@blocklet/sdk` checks, over the receiving URL as it is sent: its
+path (not percent-decoded), its qs-parsed query, `post` and the parsed JSON body
+(component_sig.py, the same text and keys the server verifies incoming calls with).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from standardwebhooks import Webhook
+
+from paymentkit.server import component_sig, querystring
+
+log = logging.getLogger("paymentkit.delivery")
+
+HEADER_ID = "webhook-id"
+HEADER_TIMESTAMP = "webhook-timestamp"
+HEADER_SIGNATURE = "webhook-signature"
+
+
+def standard_headers(
+    event_id: str, body: bytes, secrets: Sequence[str], timestamp: int
+) -> dict[str, str]:
+    """webhook-id, webhook-timestamp and webhook-signature (one signature per secret)."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    text = body.decode("utf-8")
+    signatures = " ".join(
+        Webhook(secret).sign(msg_id=event_id, timestamp=moment, data=text) for secret in secrets
+    )
+    return {HEADER_ID: event_id, HEADER_TIMESTAMP: str(timestamp), HEADER_SIGNATURE: signatures}
+
+
+def component_headers(key: Ed25519PrivateKey, url: str, body: bytes, now: float) -> dict[str, str]:
+    """The x-component-sig* headers for a POST of `body` to `url`; none when the URL's query is
+    beyond what the qs parser reproduces (a receiver could not check them then anyway)."""
+    target = httpx.URL(url).raw_path.decode("ascii")  # what the request line will carry
+    path, _, query = target.partition("?")
+    try:
+        parsed_query: dict[str, Any] = querystring.parse(query)
+    except querystring.QueryStringError:
+        log.warning("webhook URL's query cannot be signed as a component call; sent unsigned")
+        return {}
+    parsed_body = msgspec.json.decode(body)
+    return component_sig.sign(
+        key, method="post", url=path, query=parsed_query, body=parsed_body, now=now
+    )
+
+
+def attempt_headers(
+    event_id: str,
+    body: bytes,
+    secrets: Sequence[str],
+    *,
+    url: str,
+    now: float,
+    app_key: Ed25519PrivateKey | None,
+) -> dict[str, str]:
+    """Every signing header of one attempt made at `now` (unix seconds)."""
+    headers = standard_headers(event_id, body, secrets, int(now))
+    if app_key is not None:
+        headers.update(component_headers(app_key, url, body, now))
+    return headers
