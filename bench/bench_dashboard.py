@@ -80,6 +80,8 @@ SERVER_ENV = {
     "PAYMENTKIT_SECRET_KEY": SECRET_KEY,
     # The generated events are as old as the import; a run days later must still find them.
     "PAYMENTKIT_EVENT_RETENTION_DAYS": "36500",
+    # Nothing is pending (the generated deliveries are settled): no delivery process beside it.
+    "PAYMENTKIT_DELIVER": "0",
 }
 LIST_TARGET = 3.0
 HEAVY_INVOICES = 300
