@@ -44,7 +44,8 @@ def page_of_objects(
 ) -> Page[Row]:
     """The events of any of `object_ids`: each id one range of ix_events_object, the matches
     sorted (they are the few events of a customer's objects). Left to choose, SQLite walked
-    ix_events_list testing every event of the mode (590 ms at 1.2M events)."""
+    ix_events_list testing every event of the mode (386 ms for a customer's four objects among
+    1.2M events)."""
     member, ids = tx.member_of("object_id", object_ids)
     hint = "INDEXED BY ix_events_object" if tx.dialect == "sqlite" else ""
     return records.page(
