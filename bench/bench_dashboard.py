@@ -319,6 +319,23 @@ def seed(db: Database) -> None:
             "UPDATE customers SET invoices_version = invoices_version + 1 WHERE id = ?", (customer,)
         )
 
+    def flags(tx: Tx) -> None:
+        """What every invoice write keeps (customers/repository.invoices_changed), for the
+        invoices written straight above."""
+        tx.execute(
+            "UPDATE customers SET delinquent = true WHERE id IN"
+            " (SELECT customer_id FROM invoices WHERE status = 'uncollectible')"
+        )
+        tx.execute(
+            "UPDATE customer_metadata SET delinquent = true WHERE customer_seq IN"
+            " (SELECT seq FROM customers WHERE delinquent)"
+        )
+        tx.execute(
+            "UPDATE customer_counts SET n_delinquent = CASE WHEN shard = 0 THEN (SELECT count(*)"
+            " FROM customers WHERE customers.livemode = customer_counts.livemode"
+            " AND deleted_at IS NULL AND delinquent) ELSE 0 END"
+        )
+
     def customer_events(tx: Tx) -> None:
         tx.execute(
             "INSERT INTO events (id, livemode, type, api_version, object_type, object_id, data,"
@@ -372,6 +389,7 @@ def seed(db: Database) -> None:
     heavy_events = [int(db.run_sync(lambda tx: tx.scalar("SELECT max(seq) FROM events"))) + 1]
     step("the heaviest customer", lambda: db.run_sync(heavy, write=True))
     step("deliveries and attempts", lambda: db.run_sync(deliveries, write=True))
+    step("delinquent flags and their count", lambda: db.run_sync(flags, write=True))
     if db.dialect == "postgresql":  # what autovacuum does shortly after such a load
         import psycopg
 
@@ -1018,6 +1036,17 @@ def main() -> int:
                         "SELECT count(DISTINCT customer_id) FROM invoices WHERE status = 'uncollectible'",
                     )[0]
                 )
+                flagged = int(
+                    sample(
+                        db,
+                        "SELECT sum(n_delinquent) FROM customer_counts WHERE livemode = ?",
+                        (False,),
+                    )[0]
+                )
+                if flagged != late:
+                    raise BenchError(
+                        f"{flagged} customers are flagged delinquent, {late} have an uncollectible invoice"
+                    )
             finally:
                 db.close()
             if args.explain is not None:
