@@ -332,7 +332,38 @@ def listen(
             click.echo("Stopped.", err=True)
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM during the block stops the loop after it, not inside it: an event
+    forwarded is always shown (a stop between the POST and its line lost the line). The block
+    is bounded by the forward's timeout (15 s)."""
+    caught: list[int] = []
+
+    def later(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    try:
+        previous = {sig: signal.signal(sig, later) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _deliver(http: httpx.Client, url: str, event: Event, secret: str, as_json: bool) -> None:
+    with _interrupts_deferred():
+        _forward_and_show(http, url, event, secret, as_json)
+
+
+def _forward_and_show(
+    http: httpx.Client, url: str, event: Event, secret: str, as_json: bool
+) -> None:
     outcome = forward(http, url, event, secret)
     if as_json:
         fields = {
