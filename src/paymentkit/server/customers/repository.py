@@ -627,10 +627,10 @@ def _delinquent(
     filter finds few rows by its own index). `true` walks the order's ix_customers_late_*
     index, which holds only the live delinquent customers; `false` walks the order index; both
     count exactly from customer_counts (`false`: the mode's customers less the delinquent
-    ones). With metadata filters the
-    metadata rows carry the flag: the delinquent matches are one range of
-    ix_customer_metadata_late (counted there; `false` counts as the value's counter less them),
-    and in creation order a page is one range of that index or of ix_customer_metadata_filter."""
+    ones). With metadata filters the metadata rows carry the flag: the delinquent matches are
+    one range of ix_customer_metadata_late (counted there; `false` counts as the value's
+    counter less them), and in creation order a page is one range of that index or of
+    ix_customer_metadata_filter."""
     late_index = _hint(tx, _LATE_INDEX[lead])
     order_index = _hint(tx, _ORDER_INDEX[lead])
     if not f.metadata:  # both sides counted exactly, from the counters
