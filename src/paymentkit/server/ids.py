@@ -5,6 +5,9 @@ from __future__ import annotations
 import secrets
 import time
 
+# The last second of year 9999: unix-second inputs beyond it are refused.
+MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _LENGTH = 24
 # Random bytes below 248 (= 4 × 62) map uniformly onto the alphabet; the rest are dropped, so the

@@ -364,10 +364,7 @@ class Database:
                 return await anyio.to_thread.run_sync(self._run_sqlite_nowait, work, write)
             except _Busy:
                 if time.monotonic() >= deadline:
-                    raise errors.DatabaseBusy(
-                        f"The database is busy: the write lock stayed taken for "
-                        f"{self.lock_timeout:g} s; nothing was changed, retry"
-                    ) from None
+                    raise self._busy() from None
                 await anyio.sleep(BACKGROUND_RETRY)
 
     def _run_sqlite_nowait(self, work: Callable[[Tx], T], write: bool) -> T:
@@ -391,10 +388,13 @@ class Database:
         try:
             return self._run_sqlite(self._sqlite_conn(loop=False), work, write, timeout)
         except _Busy:
-            raise errors.DatabaseBusy(
-                f"The database is busy: the write lock stayed taken for {self.lock_timeout:g} s; "
-                "nothing was changed, retry"
-            ) from None
+            raise self._busy() from None
+
+    def _busy(self) -> errors.DatabaseBusy:
+        return errors.DatabaseBusy(
+            f"The database is busy: the write lock stayed taken for {self.lock_timeout:g} s; "
+            "nothing was changed, retry"
+        )
 
     def _run_sqlite(
         self, conn: _SQLite, work: Callable[[Tx], T], write: bool, timeout: float | None = None

@@ -14,14 +14,13 @@ from paymentkit.server import errors, listing, params
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
-from paymentkit.server.events import outbox, types
+from paymentkit.server.events import outbox
 from paymentkit.server.events import repository as repo
-from paymentkit.server.ids import iso_ms, now_ms
+from paymentkit.server.ids import MAX_UNIX_SECONDS, iso_ms, now_ms
 from paymentkit.server.resource import Resource
 from paymentkit.server.webhooks import repository as endpoints
 
 TYPE_FILTER = re.compile(r"[a-z_.]{0,63}\*?")
-MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 PRUNE_BATCH = 1_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -144,7 +143,12 @@ def resend(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> Ev
     """Queue the event again, with the same id: to one endpoint of the mode (enabled; it need
     not be subscribed to the type), or to every enabled endpoint subscribed to it."""
     row = RESOURCE.require(tx, livemode, event_id, lock=True)
-    event_seq, object_id, event_type = row[0], row[6], row[3]
+    value = repo.records.value
+    event_seq, object_id, event_type = (
+        value(row, "seq"),
+        value(row, "object_id"),
+        value(row, "type"),
+    )
     if endpoint_id is None:
         targets = endpoints.subscribed(tx, livemode, event_type)
     else:
@@ -163,15 +167,3 @@ def resend(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> Ev
 def prune(tx: Tx, retention_days: int) -> int:
     """Delete a batch of events older than the retention (with their deliveries and attempts)."""
     return repo.prune(tx, now_ms() - retention_days * 86_400_000, PRUNE_BATCH)
-
-
-__all__ = [
-    "list_events",
-    "list_for_objects",
-    "list_request",
-    "prune",
-    "resend",
-    "retrieve",
-    "to_wire",
-    "types",
-]

@@ -14,7 +14,7 @@ from paymentkit.server.customers import lifecycle
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.events import outbox, types
-from paymentkit.server.ids import iso_ms, new_id, now_ms
+from paymentkit.server.ids import MAX_UNIX_SECONDS, iso_ms, new_id, now_ms
 from paymentkit.server.invoices import repository as repo
 from paymentkit.server.invoices import rules
 from paymentkit.server.resource import Resource
@@ -22,7 +22,6 @@ from paymentkit.server.subscriptions import repository as subscriptions
 from paymentkit.server.subscriptions.service import require_currency
 
 DESCRIPTION_MAX = 1000
-MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _opt_int(value: Any) -> int | None:
