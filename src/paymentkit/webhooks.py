@@ -27,9 +27,12 @@ already handled. The check itself is the `standardwebhooks` package's.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from standardwebhooks import Webhook
@@ -96,6 +99,30 @@ def verify(body: bytes | str, headers: Mapping[str, str], secret: str) -> dict[s
     if not isinstance(event, dict):
         raise WebhookVerificationError("the body is not a JSON object")
     return event
+
+
+def new_secret() -> str:
+    """A signing secret in the Standard Webhooks form: `whsec_` + base64 of 32 random bytes
+    (what the server gives each endpoint and `paymentkit listen` makes for itself)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def signed_headers(
+    event_id: str, body: bytes, secrets_: Sequence[str], timestamp: int
+) -> dict[str, str]:
+    """`webhook-id`, `webhook-timestamp` and `webhook-signature` (one `v1,…` per secret, space
+    separated), signed by the `standardwebhooks` package: what the server's deliveries and
+    `paymentkit listen` send, and what `verify` checks."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    text = body.decode("utf-8")
+    signatures = " ".join(
+        Webhook(secret).sign(msg_id=event_id, timestamp=moment, data=text) for secret in secrets_
+    )
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signatures,
+    }
 
 
 def signer(secret: str) -> Webhook:

@@ -26,9 +26,7 @@ receiver's status or the connection error.
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
 import signal
 import sys
 import time
@@ -52,7 +50,7 @@ from paymentkit.sdk import (
     PaymentKit,
     RateLimitError,
 )
-from paymentkit.webhooks import signer
+from paymentkit.webhooks import new_secret, signed_headers, signer
 
 DEFAULT_OVERLAP = 10.0  # seconds; see the module docstring
 DEFAULT_INTERVAL = 1.0  # seconds between polls
@@ -94,11 +92,6 @@ def _ms(iso: str) -> int:
     return (when - _EPOCH) // timedelta(milliseconds=1)
 
 
-def _iso(ms: int) -> str:
-    when = datetime.fromtimestamp(ms // 1000, UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
 class Follower:
     """Finds the events that are new since the last poll (see the module docstring).
 
@@ -131,7 +124,9 @@ class Follower:
     def _fetch_window(self, newest: int | None) -> list[Event]:
         """Every event from `newest` minus the overlap on (all of them when nothing was seen
         yet), newest first."""
-        since = None if newest is None else _iso(newest - self._overlap_ms)
+        since = (
+            None if newest is None else _EPOCH + timedelta(milliseconds=newest - self._overlap_ms)
+        )
         page = self._pk.events.list(limit=PAGE_LIMIT, type=self._server_type, created_gte=since)
         return list(page.auto_paging_iter())
 
@@ -155,11 +150,6 @@ class Follower:
 # -- forwarding -------------------------------------------------------------------------------
 
 
-def new_secret() -> str:
-    """A Standard Webhooks secret like the server's: `whsec_` + base64 of 32 random bytes."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 @dataclass(frozen=True)
 class Forwarded:
     """What the receiver answered: its status, or why there was no answer."""
@@ -174,14 +164,10 @@ def signed_request(
     """The body and headers of the POST that forwards `event`, as the server would send them."""
     body = msgspec.json.encode(event.to_dict())
     seconds = int(time.time() if now is None else now)
-    when = datetime.fromtimestamp(seconds, UTC)
-    signature = signer(secret).sign(event.id, when, body.decode())
     return body, {
         "Content-Type": "application/json",
         "User-Agent": f"paymentkit-listen/{__version__}",
-        "webhook-id": event.id,
-        "webhook-timestamp": str(seconds),
-        "webhook-signature": signature,
+        **signed_headers(event.id, body, [secret], seconds),
     }
 
 

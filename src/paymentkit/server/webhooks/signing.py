@@ -1,5 +1,6 @@
 """Endpoint signing secrets: made here, kept encrypted (the server's Fernet box, as payment-method
-settings), shown only on create and rotate_secret, and read back for the signer.
+settings), shown only on create and rotate_secret, and read back for the signer (`new_secret`
+itself is paymentkit/webhooks.py's, shared with `paymentkit listen`).
 
 A secret is `whsec_` + base64 of 32 random bytes, the Standard Webhooks form: the HMAC key is the
 base64-decoded part. After a rotation the previous secret keeps signing beside the new one for
@@ -9,20 +10,12 @@ that time replaces the previous secret (only the one just replaced keeps signing
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.webhooks import repository as repo
+from paymentkit.webhooks import new_secret as new_secret
 
-PREFIX = "whsec_"
-SECRET_BYTES = 32
 ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000
-
-
-def new_secret() -> str:
-    return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
 def seal(box: SecretBox, secret: str) -> str:
