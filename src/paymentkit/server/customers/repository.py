@@ -208,16 +208,23 @@ def live_count(tx: Tx, livemode: bool) -> int:
 
 
 def replace_metadata(
-    tx: Tx, seq: int, livemode: bool, created_at: int, values: dict[str, str]
+    tx: Tx,
+    seq: int,
+    livemode: bool,
+    created_at: int,
+    values: dict[str, str],
+    delinquent: bool,
 ) -> None:
+    """The customer's metadata rows, each with the customer's `delinquent` flag as the caller
+    read it from the row it holds locked (see invoices_changed)."""
     old = {(str(k), str(v)) for k, v in _metadata_of(tx, seq)}
     new = set(values.items())
     tx.execute("DELETE FROM customer_metadata WHERE customer_seq = ?", (seq,))
-    for key, value in values.items():  # at most 50 (rules.METADATA_MAX_KEYS)
-        tx.execute(  # with the customer's delinquent flag (its row is locked: see invoices_changed)
+    if values:  # at most 50 (rules.METADATA_MAX_KEYS)
+        tx.executemany(
             "INSERT INTO customer_metadata (customer_seq, key, value, livemode, created_at,"
-            " delinquent) SELECT ?, ?, ?, ?, ?, delinquent FROM customers WHERE seq = ?",
-            (seq, key, value, livemode, created_at, seq),
+            " delinquent) VALUES (?, ?, ?, ?, ?, ?)",
+            [(seq, k, v, livemode, created_at, delinquent) for k, v in values.items()],
         )
     count_metadata(tx, livemode, sorted(old - new), -1)
     count_metadata(tx, livemode, sorted(new - old), 1)
@@ -270,12 +277,19 @@ def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
         _index(tx, seq, livemode, fields["search_text"])
 
 
-def invoices_changed(tx: Tx, customer_id: str) -> None:
+def invoices_changed(tx: Tx, customer_id: str, status_changed: bool) -> None:
     """After a write to one of the customer's invoices: a new `invoices_version` (the key of the
-    overdue cache), and `delinquent` as its invoices now say (one probe of
+    overdue cache), and, when an invoice's status changed (nothing else can make a customer
+    delinquent or not), `delinquent` as its invoices now say (one probe of
     ix_invoices_customer_status), copied onto its metadata rows when it changes. Invoice
     writes and customer updates lock the customer's row first, so none of them sets either
     from a stale view."""
+    if not status_changed:
+        tx.execute(
+            "UPDATE customers SET invoices_version = invoices_version + 1 WHERE id = ?",
+            (customer_id,),
+        )
+        return
     before = tx.one("SELECT seq, livemode, delinquent FROM customers WHERE id = ?", (customer_id,))
     flag = bool(
         tx.scalar(

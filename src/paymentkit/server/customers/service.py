@@ -95,7 +95,8 @@ def create(tx: Tx, livemode: bool, data: CustomerInput) -> Customer:
         assert new.did is not None
         raise _did_taken(new.did) from None
     if new.metadata_rows:
-        repo.replace_metadata(tx, seq, livemode, new.created_at, new.metadata_rows)
+        # a new customer has no invoices, so is not delinquent
+        repo.replace_metadata(tx, seq, livemode, new.created_at, new.metadata_rows, False)
     customer = _fetch(tx, livemode, new.id)
     outbox.record(tx, livemode, types.CUSTOMER_CREATED, customer)
     return customer
@@ -261,7 +262,12 @@ def update(tx: Tx, livemode: bool, customer_id: str, data: CustomerInput) -> Cus
         raise _did_taken(str(fields["did"])) from None
     if metadata is not None:
         repo.replace_metadata(
-            tx, current.seq, livemode, current.created_at, _metadata_rows(metadata)
+            tx,
+            current.seq,
+            livemode,
+            current.created_at,
+            _metadata_rows(metadata),
+            current.delinquent,  # read from the row `current` holds locked
         )
     customer = _fetch(tx, livemode, customer_id)
     before = to_wire(current)

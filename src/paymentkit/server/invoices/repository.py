@@ -43,12 +43,12 @@ get, page = records.get, records.page
 
 def insert(tx: Tx, values: dict[str, Any]) -> None:
     records.insert(tx, values)
-    customers.invoices_changed(tx, values["customer_id"])
+    customers.invoices_changed(tx, values["customer_id"], values["status"] == "uncollectible")
 
 
 def update(tx: Tx, id: str, customer_id: str, fields: dict[str, Any]) -> None:
     records.update(tx, id, fields)
-    customers.invoices_changed(tx, customer_id)
+    customers.invoices_changed(tx, customer_id, "status" in fields)
 
 
 def uncollectible_of(tx: Tx, customer_id: str) -> list[Row]:

@@ -219,7 +219,8 @@ def load_customer(
         *(s.id for s in subscription_page.list),
     ]
     timeline = events.list_for_objects(tx, livemode, objects, ListRequest(1, EVENTS_SHOWN))
-    overdue_list = msgspec.json.decode(summary.invoices)
+    # only counted on the page: its items stay undecoded JSON
+    overdue_list = msgspec.json.decode(summary.invoices, type=list[msgspec.Raw])
     actions = {
         i.id: [a for a in ACTIONS if invoice_rules.allowed(a, i.status)] for i in invoice_page.list
     }
