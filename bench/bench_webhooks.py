@@ -1,6 +1,7 @@
 """Webhook delivery under write load (issue 10, item 7).
 
-Run: ./run python bench/bench_webhooks.py [--seconds 30] [--writers 4] [--database-url URL]
+Run: ./run python bench/bench_webhooks.py [--seconds 30] [--writers 4] [--postgres-url URL]
+     [--only sqlite|postgresql]
 
 For SQLite (a fresh temp file) and PostgreSQL (a fresh schema in PAYMENTKIT_TEST_POSTGRES_URL or
 --postgres-url, skipped with a message when it cannot be reached), two set-ups on CPU 0: one
@@ -39,7 +40,7 @@ from rich.console import Console
 from rich.table import Table
 from standardwebhooks import Webhook
 
-from bench.bench_api import BenchError, Server, paymentkit_exe
+from bench.bench_api import BenchError, Server, free_port, paymentkit_exe
 from paymentkit.server.db.engine import Database
 from paymentkit.server.db.migrate import upgrade
 from paymentkit.server.keys import service as keys
@@ -53,8 +54,8 @@ P99_TARGET_MS = 1000.0
 class Receiver:
     """An HTTP server that records the first arrival of each webhook-id (and counts repeats)."""
 
-    def __init__(self, count: Any = None) -> None:
-        self.count = count  # a shared counter of distinct webhook-ids, when in its own process
+    def __init__(self, count: Any) -> None:
+        self.count = count  # a counter of distinct webhook-ids shared with the parent process
         self.lock = threading.Lock()
         self.first: dict[str, float] = {}  # webhook-id → arrival (unix seconds)
         self.created: dict[str, float] = {}  # webhook-id → the event's created_at
@@ -108,8 +109,7 @@ class Receiver:
             else:
                 self.first[webhook_id] = arrived
                 self.created[webhook_id] = created
-                if self.count is not None:
-                    self.count.value += 1
+                self.count.value += 1
 
     def received(self) -> int:
         with self.lock:
@@ -224,7 +224,6 @@ def fresh_database(kind: str, work: Path, pg_url: str) -> tuple[str, str | None]
     """(url, schema to drop) of an empty, migrated database."""
     work.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
-        work.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{work / 'bench.db'}"
         upgrade(url)
         return url, None
@@ -253,7 +252,7 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
             _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
         finally:
             db.close()
-        port = _free_port()
+        port = free_port()
         server = Server(url, port, 0, work / f"{kind}.log", env=env)
         server.wait_ready()
         if separate:
@@ -325,8 +324,6 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
             "series": series,
         }
     finally:
-        if os.environ.get("BENCH_SHOW_LOGS") and server is not None:
-            console.print(server.log())
         if worker is not None:
             worker.terminate()
             worker.wait(30)
@@ -338,14 +335,6 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
 
             with psycopg.connect(args.postgres_url, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _postgres_reachable(url: str) -> str | None:

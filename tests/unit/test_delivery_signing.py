@@ -17,6 +17,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from paymentkit.server import component_sig, errors
 from paymentkit.server.delivery import signing
+from paymentkit.webhooks import signed_headers
 
 
 def new_secret() -> str:
@@ -29,7 +30,7 @@ BODY = json.dumps({"id": "evt_1", "object": "event", "data": {"object": {"name":
 def test_a_receiver_verifies_the_standard_headers_with_the_standardwebhooks_package() -> None:
     secret = new_secret()
     now = int(time.time())
-    headers = signing.standard_headers("evt_1", BODY, [secret], now)
+    headers = signed_headers("evt_1", BODY, [secret], now)
     assert headers["webhook-id"] == "evt_1"
     assert headers["webhook-timestamp"] == str(now)
     assert headers["webhook-signature"].startswith("v1,")
@@ -44,7 +45,7 @@ def test_a_receiver_verifies_the_standard_headers_with_the_standardwebhooks_pack
 
 def test_while_a_rotation_overlaps_both_secrets_verify() -> None:
     current, previous = new_secret(), new_secret()
-    headers = signing.standard_headers("evt_1", BODY, [current, previous], int(time.time()))
+    headers = signed_headers("evt_1", BODY, [current, previous], int(time.time()))
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(current).verify(BODY, headers)
     assert Webhook(previous).verify(BODY, headers)
@@ -55,7 +56,7 @@ def test_while_a_rotation_overlaps_both_secrets_verify() -> None:
 def test_any_json_body_verifies(data: dict[str, object]) -> None:
     secret = new_secret()
     body = json.dumps(data, ensure_ascii=False).encode()
-    headers = signing.standard_headers("evt_x", body, [secret], int(time.time()))
+    headers = signed_headers("evt_x", body, [secret], int(time.time()))
     Webhook(secret).verify(body, headers)
 
 

@@ -16,6 +16,7 @@ from paymentkit.schemas.webhooks import WebhookEndpointUpdate as Update
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.errors import InvalidRequest
 from paymentkit.server.webhooks import rules, signing
+from paymentkit.webhooks import new_secret
 
 LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 HOST = st.lists(LABEL, min_size=1, max_size=4).map(".".join)
@@ -168,7 +169,7 @@ def test_changes_hold_only_what_was_sent() -> None:
 
 
 def test_a_secret_is_whsec_and_32_random_bytes() -> None:
-    made = {signing.new_secret() for _ in range(50)}
+    made = {new_secret() for _ in range(50)}
     assert len(made) == 50
     for secret in made:
         assert secret.startswith("whsec_")
@@ -179,7 +180,7 @@ def test_the_previous_secret_signs_until_it_expires() -> None:
     from cryptography.fernet import Fernet
 
     box = SecretBox(Fernet.generate_key())
-    old, new = signing.new_secret(), signing.new_secret()
+    old, new = new_secret(), new_secret()
     sealed_old, sealed_new = signing.seal(box, old), signing.seal(box, new)
     assert old not in sealed_old
     assert signing.unsealed(box, sealed_new, sealed_old, 1_000, 999) == [new, old]

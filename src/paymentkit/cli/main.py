@@ -153,9 +153,9 @@ def serve(
             "Webhooks are not delivered here (--no-deliver): run `paymentkit worker`.", err=True
         )
     os.environ["PAYMENTKIT_DATABASE_URL"] = url
-    # The HTTP worker processes never deliver: with --deliver (the default) a delivery process
-    # of its own does, beside them (cli/_delivery_process.py says why).
-    os.environ["PAYMENTKIT_DELIVER"] = "0"
+    # The HTTP worker processes never deliver (Settings.deliver is off in from_env): with
+    # --deliver (the default) a delivery process of its own does, beside them
+    # (cli/_delivery_process.py says why).
     delivering = DeliveryProcess(url, log_format) if deliver else None
     if delivering is not None:
         delivering.start()

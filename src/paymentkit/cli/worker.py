@@ -36,9 +36,8 @@ def worker(database_url: str | None, app_sk_file: str | None, log_format: str) -
     """Deliver webhooks until stopped (Ctrl-C or SIGTERM), without serving the API."""
     import anyio
 
-    from paymentkit.server.component_sig import load_app_signing_key
     from paymentkit.server.config import Settings
-    from paymentkit.server.crypto import ENV, SecretBox, key_file_for
+    from paymentkit.server.crypto import ENV, SecretBox, existing_key, key_file_for
     from paymentkit.server.db.engine import Database, DatabaseURL
     from paymentkit.server.delivery import worker as delivery
     from paymentkit.server.logs import log_config
@@ -48,26 +47,23 @@ def worker(database_url: str | None, app_sk_file: str | None, log_format: str) -
     url = _open_database(database_url, create=False)
     try:
         settings = Settings.from_env(database_url=url)
-        if settings.app_sk is not None:
-            load_app_signing_key(settings.app_sk)
+        options = delivery.options(settings)  # reads the app key: a bad one is one line here
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    key = settings.secret_key or os.environ.get(ENV)
-    if not key:
-        key_file = key_file_for(DatabaseURL.parse(url).sqlite_path)
-        if not key_file.exists():
-            # A new key could decrypt no endpoint's secret: the worker needs the servers' key.
-            raise click.ClickException(
-                f"no key for secret settings: set {ENV} to the servers' key, or run where "
-                f"{key_file} is (serve writes it on its first start)"
-            )
-        key = key_file.read_text().strip()
+    key_file = key_file_for(DatabaseURL.parse(url).sqlite_path)
+    key = existing_key(key_file)
+    if key is None:
+        # A new key could decrypt no endpoint's secret: the worker needs the servers' key.
+        raise click.ClickException(
+            f"no key for secret settings: set {ENV} to the servers' key, or run where "
+            f"{key_file} is (serve writes it on its first start)"
+        )
     fmt: Literal["text", "json"] = "json" if log_format == "json" else "text"
     logging.config.dictConfig(log_config(fmt))
     db = Database(url, statement_timeout=settings.statement_timeout)
 
     async def run() -> None:
-        deliverer = delivery.Worker(db, SecretBox(key), delivery.options(settings))
+        deliverer = delivery.Worker(db, SecretBox(key), options)
         async with anyio.create_task_group() as group:
 
             async def on_signals() -> None:

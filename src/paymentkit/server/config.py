@@ -56,9 +56,9 @@ class Settings:
 
     # Days an event is kept (then pruned in the background, with its deliveries and attempts).
     event_retention_days: int = 30
-    # Run the webhook delivery worker in this process (server/delivery/): `serve` turns it on
-    # unless --no-deliver: from_env reads PAYMENTKIT_DELIVER (default 1); Settings built directly
-    # (the tests' apps) do not deliver unless asked.
+    # Run the webhook delivery worker in this app's lifespan (server/delivery/): only apps built
+    # with it (tests). `serve` delivers from a process of its own (cli/_delivery_process.py;
+    # `--deliver/--no-deliver`, PAYMENTKIT_DELIVER), so its HTTP workers never do.
     deliver: bool = False
     # Seconds between a failed attempt and the next, one per retry (delivery/schedule.py);
     # PAYMENTKIT_WEBHOOK_RETRY_DELAYS="0.2,0.5" shortens it for tests.
@@ -83,7 +83,6 @@ class Settings:
             "keep_alive_timeout": _count("PAYMENTKIT_KEEP_ALIVE_TIMEOUT", 5),
             "max_connections": _count("PAYMENTKIT_MAX_CONNECTIONS", 500),
             "event_retention_days": _count("PAYMENTKIT_EVENT_RETENTION_DAYS", 30),
-            "deliver": _flag("PAYMENTKIT_DELIVER", default=True),
             "webhook_retry_delays": _delays("PAYMENTKIT_WEBHOOK_RETRY_DELAYS"),
             "webhook_concurrency": _count("PAYMENTKIT_WEBHOOK_CONCURRENCY", 16),
         }
@@ -126,12 +125,12 @@ def _number(name: str, default: float, *, zero: bool, meaning: str) -> float:
     return value
 
 
-def _flag(name: str, default: bool = False) -> bool:
-    """1/true/yes/on or 0/false/no/off (any case) in variable `name`, else `default` when it is
+def _flag(name: str) -> bool:
+    """1/true/yes/on or 0/false/no/off (any case) in variable `name`, else false when it is
     unset or empty; ValueError saying what it must be otherwise."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
-        return default
+        return False
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
         return True

@@ -48,13 +48,21 @@ def key_file_for(sqlite_path: Path | None) -> Path:
     return folder / KEY_FILE
 
 
-def load_or_create_key(key_file: Path) -> str:
-    """The configured key, else the one in `key_file`, else a new one written there (mode 0600)."""
+def existing_key(key_file: Path) -> str | None:
+    """The configured key, else the one in `key_file`; None when there is neither."""
     configured = os.environ.get(ENV)
     if configured:
         return configured
     if key_file.exists():
         return key_file.read_text().strip()
+    return None
+
+
+def load_or_create_key(key_file: Path) -> str:
+    """The configured key, else the one in `key_file`, else a new one written there (mode 0600)."""
+    found = existing_key(key_file)
+    if found is not None:
+        return found
     key = Fernet.generate_key().decode()
     fd = create_private_file(key_file)
     if fd is None:  # another process made it first

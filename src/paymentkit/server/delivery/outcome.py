@@ -46,7 +46,8 @@ def record(
     delays: Sequence[float],
     rng: random.Random | None = None,
 ) -> Result:
-    """Store the attempt and settle the delivery accordingly (see the module docstring)."""
+    """Store the attempt and settle the delivery accordingly (see the module docstring). The
+    caller holds the lock of the delivery's endpoint row (repository.lock_endpoint)."""
     current = repo.state(tx, delivery_seq)
     if current is None or current.status != "pending" or current.lease_owner != owner:
         return Result.LOST
@@ -63,20 +64,10 @@ def record(
             asked = schedule.retry_after(outcome.retry_after, time.time())
         return False, schedule.next_delay(delays, attempts, asked, rng)
 
+    # The caller locked the endpoint's row before this (Worker._record_batch: the lock order of
+    # disabling, endpoint before deliveries), so `failing_since` as read is the one that counts.
     failing_since = current.failing_since
     disable, delay = plan(failing_since)
-    # The endpoint changes when its run of failures starts or ends, or it is disabled.
-    ends_run = outcome.succeeded and failing_since is not None
-    starts_run = not outcome.succeeded and failing_since is None
-    if disable or ends_run or starts_run:
-        # The endpoint's row before the delivery's: the lock order of disabling (see
-        # repository.lock_endpoint); its state as locked is the one that counts.
-        locked = repo.lock_endpoint(tx, current.endpoint_seq)
-        if locked is None:
-            return Result.LOST
-        if locked[1] != failing_since:
-            failing_since = locked[1]
-            disable, delay = plan(failing_since)
     if outcome.succeeded:
         status, next_at = "succeeded", now
     elif delay is None:

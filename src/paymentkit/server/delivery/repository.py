@@ -12,7 +12,6 @@ worker wrote meanwhile is re-checked by PostgreSQL against the lease condition a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paymentkit.server.db.engine import Row, Tx
@@ -35,7 +34,6 @@ class Due:
     """A claimed delivery with what sending it needs (the event row as events.service reads it)."""
 
     seq: int
-    attempts: int
     endpoint_seq: int
     url: str
     event: Row
@@ -59,12 +57,12 @@ def claim(tx: Tx, owner: str, now: int, lease_until: int, limit: int) -> list[Du
     )
     member, values = tx.member_of("d.seq", seqs)
     rows = tx.all(
-        f"SELECT d.seq, d.attempts, d.endpoint_seq, w.url, {_EVENT_COLUMNS}"
+        f"SELECT d.seq, d.endpoint_seq, w.url, {_EVENT_COLUMNS}"
         " FROM webhook_deliveries d JOIN webhook_endpoints w ON w.seq = d.endpoint_seq"
         f" JOIN events e ON e.seq = d.event_seq WHERE {member} ORDER BY d.seq",
         (values,),
     )
-    return [Due(int(r[0]), int(r[1]), int(r[2]), str(r[3]), tuple(r[4:])) for r in rows]
+    return [Due(int(r[0]), int(r[1]), str(r[2]), tuple(r[3:])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -150,17 +148,14 @@ def disable_endpoint(tx: Tx, endpoint_seq: int, now: int) -> None:
     )
 
 
-def release(tx: Tx, owner: str, seqs: Sequence[int] | None = None) -> int:
-    """Free the leases `owner` holds (those of `seqs` only, when given): deliveries it will not
-    send after all are due again at once, for any worker."""
-    sql = (
+def release(tx: Tx, owner: str) -> int:
+    """Free the leases `owner` holds: deliveries it will not send after all are due again at
+    once, for any worker."""
+    return tx.execute(
         "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL"
-        " WHERE status = 'pending' AND lease_owner = ?"
+        " WHERE status = 'pending' AND lease_owner = ?",
+        (owner,),
     )
-    if seqs is None:
-        return tx.execute(sql, (owner,))
-    member, values = tx.member_of("seq", list(seqs))
-    return tx.execute(f"{sql} AND {member}", (owner, values))
 
 
 def release_others(tx: Tx, owner: str) -> int:

@@ -29,9 +29,10 @@ import httpx
 from paymentkit import __version__
 from paymentkit.server import errors
 from paymentkit.server.webhooks import addresses
+from paymentkit.server.webhooks.repository import RESPONSE_BODY_MAX
 
 TIMEOUT = 15.0  # seconds for one whole attempt
-RESPONSE_KEEP = 2048  # bytes of an answer read and kept
+RESPONSE_KEEP = RESPONSE_BODY_MAX  # bytes of an answer read: what an attempt keeps
 USER_AGENT = f"paymentkit/{__version__} (webhooks)"
 
 

@@ -28,10 +28,6 @@ from paymentkit.webhooks import signed_headers
 log = logging.getLogger("paymentkit.delivery")
 
 
-# The Standard Webhooks headers, made where receivers' `verify` lives (paymentkit/webhooks.py).
-standard_headers = signed_headers  # the name the worker and its tests use
-
-
 def component_headers(key: Ed25519PrivateKey, url: str, body: bytes, now: float) -> dict[str, str]:
     """The x-component-sig* headers for a POST of `body` to `url`; none when the URL's query is
     beyond what the qs parser reproduces (a receiver could not check them then anyway)."""
@@ -58,7 +54,8 @@ def attempt_headers(
     app_key: Ed25519PrivateKey | None,
 ) -> dict[str, str]:
     """Every signing header of one attempt made at `now` (unix seconds)."""
-    headers = standard_headers(event_id, body, secrets, int(now))
+    # the Standard Webhooks headers are made where receivers' `verify` lives
+    headers = signed_headers(event_id, body, secrets, int(now))
     if app_key is not None:
         headers.update(component_headers(app_key, url, body, now))
     return headers

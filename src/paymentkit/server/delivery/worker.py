@@ -1,7 +1,8 @@
 """The delivery worker: claims due deliveries, sends them outside any transaction, records each
 outcome, and prunes old events about hourly.
 
-One `Worker` per process (in `serve`'s app lifespan unless --no-deliver, or `paymentkit worker`):
+One `Worker` per process (`paymentkit worker`, which `serve` runs as its delivery process unless
+--no-deliver; or an app built with Settings.deliver, in its lifespan):
 - It polls the due deliveries every IDLE_POLL seconds when idle (a cheap read of the due index
   on SQLite, the claim itself on PostgreSQL) and at once when a delivery it sent settles (the
   next event of that object may be due now), so a committed change goes out within a poll.

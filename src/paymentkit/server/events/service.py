@@ -142,6 +142,12 @@ def list_for_objects(
 def resend(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> Event:
     """Queue the event again, with the same id: to one endpoint of the mode (enabled; it need
     not be subscribed to the type), or to every enabled endpoint subscribed to it."""
+    queue_again(tx, livemode, event_id, endpoint_id)
+    return retrieve(tx, livemode, event_id)
+
+
+def queue_again(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> int:
+    """`resend`'s work; the number of deliveries it queued (0 when no endpoint takes it)."""
     row = RESOURCE.require(tx, livemode, event_id, lock=True)
     value = repo.records.value
     event_seq, object_id, event_type = (
@@ -158,10 +164,9 @@ def resend(tx: Tx, livemode: bool, event_id: str, endpoint_id: str | None) -> Ev
                 f"No such enabled webhook endpoint: {endpoint_id}", "webhook_endpoint_id"
             )
         targets = [target]
-    now = now_ms()
-    outbox.queue(tx, event_seq, object_id, targets, now)
+    outbox.queue(tx, event_seq, object_id, targets, now_ms())
     repo.add_pending(tx, event_seq, len(targets))
-    return retrieve(tx, livemode, event_id)
+    return len(targets)
 
 
 def prune(tx: Tx, retention_days: int) -> int:

@@ -24,6 +24,7 @@ from paymentkit.server.ids import iso_ms, new_id, now_ms
 from paymentkit.server.resource import Resource
 from paymentkit.server.webhooks import repository as repo
 from paymentkit.server.webhooks import rules, signing
+from paymentkit.webhooks import new_secret
 
 # Every event written reads its mode's enabled endpoints (repository.subscribed): keep them few.
 MAX_ENDPOINTS_PER_MODE = 100
@@ -85,7 +86,7 @@ def create(tx: Tx, box: SecretBox, livemode: bool, draft: rules.Draft) -> Webhoo
         )
     now = now_ms()
     endpoint_id = new_id("we")
-    secret = signing.new_secret()
+    secret = new_secret()
     repo.insert(
         tx,
         {

@@ -13,7 +13,7 @@ from __future__ import annotations
 from paymentkit.server.crypto import SecretBox
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.webhooks import repository as repo
-from paymentkit.webhooks import new_secret as new_secret
+from paymentkit.webhooks import new_secret
 
 ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000
 

@@ -118,10 +118,6 @@ async def resend(page: Page) -> Response:
     endpoint = page.form.get("webhook_endpoint_id") or None
     livemode = page.livemode
 
-    def work(tx: Tx) -> int:
-        before = events.retrieve(tx, livemode, event_id).pending_webhooks
-        return events.resend(tx, livemode, event_id, endpoint).pending_webhooks - before
-
-    queued = await page.write(work)
+    queued = await page.write(lambda tx: events.queue_again(tx, livemode, event_id, endpoint))
     notice = "resent" if queued else "resent_nowhere"
     return redirect(rules.local_path(page.form.get("back"), HOME), notice=notice)
