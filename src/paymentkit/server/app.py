@@ -32,6 +32,7 @@ from paymentkit.server.delivery import worker as delivery
 from paymentkit.server.disconnect import WatchDisconnect
 from paymentkit.server.events.routes import api as events_api
 from paymentkit.server.http import (
+    AnyMethod,
     Call,
     Endpoint,
     Stream,
@@ -40,6 +41,7 @@ from paymentkit.server.http import (
     json_response,
     parse_query,
     raw_json_response,
+    without_body,
 )
 from paymentkit.server.idempotency import service as idempotency
 from paymentkit.server.ids import new_id
@@ -194,30 +196,6 @@ def get_only(
     return handle
 
 
-class AnyMethod:
-    """The ASGI app of one path that every method reaches: Starlette's `Route` answers a method
-    outside its list itself, in plain text. A HEAD answer keeps the GET's headers (its
-    Content-Length included) and drops the body."""
-
-    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
-        self.handler = handler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handler(Request(scope, receive))
-        await response(scope, receive, _without_body(send) if scope["method"] == "HEAD" else send)
-
-
-def _without_body(send: Send) -> Send:
-    async def send_headers_only(message: Message) -> None:
-        if message["type"] == "http.response.body":
-            if message.get("more_body", False):
-                return
-            message = {"type": "http.response.body", "body": b"", "more_body": False}
-        await send(message)
-
-    return send_headers_only
-
-
 class SwaggerStatic(StaticFiles):
     """The Swagger UI files; a missing file, a directory or another method than GET or HEAD is
     the API's JSON 404 or 405, not StaticFiles' exceptions (which nothing here turns into
@@ -235,7 +213,7 @@ class SwaggerStatic(StaticFiles):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await super().__call__(
-            scope, receive, _without_body(send) if scope["method"] == "HEAD" else send
+            scope, receive, without_body(send) if scope["method"] == "HEAD" else send
         )
 
 

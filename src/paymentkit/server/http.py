@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from paymentkit.server import errors, querystring, signature_replays
 from paymentkit.server.component_sig import Use
@@ -221,16 +222,17 @@ class Call:
         return value
 
 
-async def read_body(request: Request) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused (413) as soon as it is known to pass `limit` bytes."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.PayloadTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise errors.PayloadTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        if size > limit:
+            raise errors.PayloadTooLarge(f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -360,3 +362,29 @@ def convert(body: dict[str, Any], model: type[T]) -> T:
         return msgspec.convert(body, model)
     except msgspec.ValidationError as exc:
         raise validation_error(exc) from None
+
+
+class AnyMethod:
+    """The ASGI app of one path that every method reaches: Starlette's `Route` answers a method
+    outside its list itself, in plain text. A HEAD answer keeps the GET's headers (its
+    Content-Length included) and drops the body."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, without_body(send) if scope["method"] == "HEAD" else send)
+
+
+def without_body(send: Send) -> Send:
+    """`send` that passes a response's headers and drops its body (HEAD)."""
+
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return send_headers_only

@@ -182,6 +182,16 @@ def reject_unknown(
             raise UnknownParameter(f"Unknown query parameter: {name}", name)
 
 
+def boolean(query: dict[str, Any], name: str) -> bool | None:
+    """`true` or `false` (as qs sends them), None when absent; anything else is a 400."""
+    value = query.get(name)
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise InvalidRequest(f"{name} must be true or false", name)
+
+
 def string(query: dict[str, Any], name: str) -> str | None:
     value = query.get(name)
     if value is None:

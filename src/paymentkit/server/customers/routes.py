@@ -105,7 +105,7 @@ async def list_(call: Call) -> Reply:
         params.string(q, "did"),
         params.string(q, "email"),
         _metadata_filters(q),
-        _delinquent(q),
+        params.boolean(q, "delinquent"),
     )
     if filters is None:  # a DID or email create would refuse: no customer has it
         return Reply(200, service.empty_page(request))
@@ -113,15 +113,6 @@ async def list_(call: Call) -> Reply:
         lambda tx: service.list_customers(tx, filters, request)
     )
     return Reply(200, result)
-
-
-def _delinquent(q: dict[str, Any]) -> bool | None:
-    value = q.get("delinquent")
-    if value is None:
-        return None
-    if value in ("true", "false"):
-        return bool(value == "true")
-    raise errors.InvalidRequest("delinquent must be true or false", "delinquent")
 
 
 def _metadata_filters(q: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -216,7 +207,7 @@ async def export(call: Call) -> Reply:
         params.string(q, "did"),
         params.string(q, "email"),
         _metadata_filters(q),
-        _delinquent(q),
+        params.boolean(q, "delinquent"),
     )
     chunks = bulk.stream(call.services.db, filters, fmt)  # None: nothing can match
     return Reply(200, Stream(chunks, bulk.media_type(fmt), f"customers.{fmt}"))
@@ -264,9 +255,7 @@ def _flag(value: Any, name: str) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    if value in ("true", "false"):
-        return bool(value == "true")
-    raise errors.InvalidRequest(f"{name} must be true or false", name)
+    return bool(params.boolean({name: value}, name))
 
 
 @api.route(

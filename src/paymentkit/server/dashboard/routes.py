@@ -19,6 +19,7 @@ from paymentkit.server.dashboard.views import (  # noqa: F401 (they register the
     customers,
     webhooks,
 )
+from paymentkit.server.http import AnyMethod
 
 if TYPE_CHECKING:
     from paymentkit.server.app import Services
@@ -45,10 +46,12 @@ def routes(services: Services) -> list[Any]:
     """`/dashboard` (→ `/dashboard/`), the static files, every page, and a last route that sends
     a visitor without a session to the sign-in page and answers a signed-in one 404."""
     inner: list[Any] = [
-        Route(path, web.PageEndpoint(services, handlers, path in web.pages.public))
+        Route(
+            path, AnyMethod(web.PageEndpoint(services, handlers, path in web.pages.public).respond)
+        )
         for path, handlers in web.pages.routes.items()
     ]
-    unknown = web.PageEndpoint(services, {}, public=False, missing=True)
+    unknown = AnyMethod(web.PageEndpoint(services, {}, public=False, missing=True).respond)
 
     async def bare(request: Request) -> Response:
         return web.redirect(web.HOME)

@@ -11,7 +11,6 @@ htmx sends), compared in constant time.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 from paymentkit.server.dashboard import repository as repo
 from paymentkit.server.db.engine import Tx
 from paymentkit.server.ids import now_ms
+from paymentkit.server.keys.service import hash_secret
 
 if TYPE_CHECKING:
     from paymentkit.server.app import Services
@@ -53,8 +53,8 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# A session token is random like an API key, so it is stored the way keys are.
+hash_token = hash_secret
 
 
 def same_token(given: str | None, expected: str) -> bool:

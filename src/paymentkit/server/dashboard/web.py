@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.types import Message, Receive, Scope, Send
 
 from paymentkit.server import errors, http
 from paymentkit.server.dashboard import rules, sessions
@@ -236,14 +235,7 @@ pages = Pages()
 
 async def read_form(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
     """An urlencoded form body (what browsers and htmx send), at most 64 KiB and 300 fields."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > FORM_MAX_BYTES:
-        raise errors.PayloadTooLarge(f"a form is at most {FORM_MAX_BYTES} bytes")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > FORM_MAX_BYTES:
-            raise errors.PayloadTooLarge(f"a form is at most {FORM_MAX_BYTES} bytes")
+    raw = await http.read_body(request, FORM_MAX_BYTES)
     try:
         pairs = urllib.parse.parse_qsl(
             raw.decode("utf-8"),
@@ -269,7 +261,7 @@ def error_page(page: Page, exc: errors.APIError) -> Response:
 
 
 class PageEndpoint:
-    """The ASGI app of one dashboard path, for every method: the session first (none: 303 to
+    """What one dashboard path answers, for every method (served through `http.AnyMethod`): the session first (none: 303 to
     the sign-in page, whatever the method), then the method, then the CSRF token of a POST."""
 
     def __init__(
@@ -283,11 +275,6 @@ class PageEndpoint:
         self.handlers = handlers
         self.public = public
         self.missing = missing
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        response = await self.respond(request)
-        await response(scope, receive, _without_body(send) if scope["method"] == "HEAD" else send)
 
     async def respond(self, request: Request) -> Response:
         page = Page(request, self.services, None)
@@ -336,14 +323,3 @@ def to_login(request: Request) -> Response:
     if request.method in ("GET", "HEAD") and target != HOME:
         return redirect(LOGIN, next=rules.local_path(target, HOME))
     return redirect(LOGIN)
-
-
-def _without_body(send: Send) -> Send:
-    async def headers_only(message: Message) -> None:
-        if message["type"] == "http.response.body":
-            if message.get("more_body", False):
-                return
-            message = {"type": "http.response.body", "body": b"", "more_body": False}
-        await send(message)
-
-    return headers_only

@@ -14,6 +14,7 @@ from paymentkit.schemas.customers import Customer, CustomerInput, CustomerList
 from paymentkit.server import errors, http, params
 from paymentkit.server.customers import bulk, lifecycle, overdue, service
 from paymentkit.server.customers import repository as customers_repo
+from paymentkit.server.customers.rules import ADDRESS_FIELDS
 from paymentkit.server.dashboard import rules
 from paymentkit.server.dashboard.web import HOME, Page, pages, redirect
 from paymentkit.server.db.engine import Tx
@@ -257,10 +258,7 @@ async def render_customer(
         "description": customer.description or "",
         "did": "",
         "metadata": rules.metadata_lines(customer.metadata),
-        **{
-            f"address.{f}": (getattr(address, f) or "") if address else ""
-            for f in ("country", "state", "city", "line1", "line2", "postal_code")
-        },
+        **{f"address.{f}": (getattr(address, f) or "") if address else "" for f in ADDRESS_FIELDS},
     }
     if form is not None:
         shown.update({k: v for k, v in form.items() if k in shown})
