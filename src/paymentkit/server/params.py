@@ -4,6 +4,7 @@ arrive as strings)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from paymentkit.server.db.paging import BASE_SORTABLE, Cursor, ListRequest
@@ -205,9 +206,10 @@ def billing_list_request(
     query: dict[str, Any],
     filter_names: tuple[str, ...] = (),
     choices: dict[str, tuple[str, ...]] | None = None,
+    sortable: Iterable[str] = BASE_SORTABLE,
 ) -> ListRequest:
-    """Paging, `order` (created_at, updated_at or id) and exact-match filters of a billing list;
-    any other parameter but livemode is refused."""
+    """Paging, `order` (by default created_at, updated_at or id; else a field of `sortable`)
+    and exact-match filters of a billing list; any other parameter but livemode is refused."""
     reject_unknown(query, {*filter_names, *PAGING_NAMES, "order", "livemode"})
     found: dict[str, str] = {}
     for name in filter_names:
@@ -218,7 +220,7 @@ def billing_list_request(
         if allowed is not None and value not in allowed:
             raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}", name)
         found[name] = value
-    ordering = order(query.get("order"), set(BASE_SORTABLE), [("created_at", True)])
+    ordering = order(query.get("order"), set(sortable), [("created_at", True)])
     return list_request(query, ordering, found)
 
 

@@ -74,15 +74,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             found = await addresses.resolve(host, port)
         except errors.InvalidRequest as exc:
             raise httpcore.ConnectError(exc.message.replace("url's host", "the host")) from None
-        if not self.allow_private:
-            for ip in found:
-                reason = addresses.refusal(ip)
-                if reason is not None:
-                    # The address itself is not named: attempts are shown to API key holders.
-                    raise Refused(
-                        f"refused: the URL's host resolves to {reason}; webhooks are sent only"
-                        f" to public addresses (unless {addresses.ALLOW_PRIVATE_ENV}=1)"
-                    )
+        reason = addresses.first_refusal(found, self.allow_private)
+        if reason is not None:
+            # The address itself is not named: attempts are shown to API key holders.
+            raise Refused(
+                f"refused: the URL's host resolves to {reason}; webhooks are sent only"
+                f" to public addresses (unless {addresses.ALLOW_PRIVATE_ENV}=1)"
+            )
         failure: Exception | None = None
         for ip in found:  # each address as checked, never the name again
             try:

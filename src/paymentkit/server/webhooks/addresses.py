@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from paymentkit.server import errors
@@ -95,7 +96,19 @@ def refusal(address: str | IPAddress) -> str | None:
 
 def permitted(address: str | IPAddress, allow_private: bool) -> bool:
     """Whether a delivery may connect to `address` under the server's setting."""
-    return allow_private or refusal(address) is None
+    return first_refusal([address], allow_private) is None
+
+
+def first_refusal(found: Sequence[str | IPAddress], allow_private: bool) -> str | None:
+    """Why the first refused address of `found` is refused (None when all may receive, or the
+    setting allows any): a host is refused when ANY of its addresses is."""
+    if allow_private:
+        return None
+    for ip in found:
+        reason = refusal(ip)
+        if reason is not None:
+            return reason
+    return None
 
 
 async def resolve(host: str, port: int, timeout: float = RESOLVE_TIMEOUT) -> list[IPAddress]:
@@ -133,20 +146,16 @@ async def check_url(url: str, allow_private: bool, timeout: float = RESOLVE_TIME
     if not host:
         raise errors.InvalidRequest("url must name a host", "url")
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    addresses = await resolve(host, port, timeout)
-    if allow_private:
-        return
-    for ip in addresses:
-        reason = refusal(ip)
-        if reason is not None:
-            # The resolved address is not echoed: it would tell a key holder how the server's
-            # own network names resolve.
-            named = "is" if _literal(host) else "resolves to"
-            raise errors.InvalidRequest(
-                f"url's host {named} {reason}; webhooks are sent only to public addresses"
-                f" (the server setting {ALLOW_PRIVATE_ENV}=1 allows others)",
-                "url",
-            )
+    reason = first_refusal(await resolve(host, port, timeout), allow_private)
+    if reason is not None:
+        # The resolved address is not echoed: it would tell a key holder how the server's own
+        # network names resolve.
+        named = "is" if _literal(host) else "resolves to"
+        raise errors.InvalidRequest(
+            f"url's host {named} {reason}; webhooks are sent only to public addresses"
+            f" (the server setting {ALLOW_PRIVATE_ENV}=1 allows others)",
+            "url",
+        )
 
 
 def _literal(host: str) -> bool:

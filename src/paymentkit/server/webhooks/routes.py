@@ -169,18 +169,9 @@ async def attempts(call: Call) -> Reply:
     Numbered or cursor paging, as every list."""
     endpoint_id = call.path("id")
     query = params.with_aliases(call.query, _SIZE)
-    params.reject_unknown(query, {*_ATTEMPT_FILTERS, *params.PAGING_NAMES, "order", "livemode"})
-    filters: dict[str, str] = {}
-    for name in _ATTEMPT_FILTERS:
-        value = params.string(query, name)
-        if value is not None:
-            filters[name] = value
-    if filters.get("status", _ATTEMPT_STATUSES[0]) not in _ATTEMPT_STATUSES:
-        raise errors.InvalidRequest(
-            f"status must be one of {', '.join(_ATTEMPT_STATUSES)}", "status"
-        )
-    ordering = params.order(query.get("order"), set(ATTEMPT_SORTABLE), [("created_at", True)])
-    request = params.list_request(query, ordering, filters)
+    request = params.billing_list_request(
+        query, _ATTEMPT_FILTERS, {"status": _ATTEMPT_STATUSES}, sortable=ATTEMPT_SORTABLE
+    )
     result = await call.services.db.transaction(
         lambda tx: service.attempts(tx, call.livemode, endpoint_id, request)
     )
