@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from paymentkit.schemas.customers import CustomerInput
-from paymentkit.server.customers import service
+from paymentkit.server.customers import repository, service
 from paymentkit.server.db.engine import Database
+from tests.api.test_search_properties import matches
 from tests.conftest import API
 
 
@@ -143,3 +146,106 @@ def test_metadata_counts_follow_every_write(api: API) -> None:
     assert count("gold") == 0
     api.delete(f"/api/customers/{a['id']}")
     assert count("silver") == 0
+
+
+# -- searches through the rarest trigrams (customers/search_stats.py) -------------------------
+
+
+def sample(db: Database, livemode: bool = False) -> None:
+    db.run_sync(lambda tx: service.refresh_search_stats(tx, livemode, force=True), write=True)
+
+
+def every_match(api: API, query: str) -> tuple[set[str], int, bool]:
+    """The ids of every match (walked with cursors), and the first page's count and flag."""
+    seen: set[str] = set()
+    params: dict[str, Any] = {"limit": 100}
+    first = found(api, query, **params)
+    body = first
+    while True:
+        seen |= set(ids(body))
+        if not body["has_more"]:
+            return seen, first["count"], first["count_is_exact"]
+        body = found(api, query, **params, starting_after=body["list"][-1]["id"])
+
+
+class Spy:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.found: list[int | None] = []
+        real = repository._through_rare
+
+        def through_rare(*args: Any) -> Any:
+            result = real(*args)
+            self.found.append(None if result is None else len(result))
+            return result
+
+        monkeypatch.setattr(repository, "_through_rare", through_rare)
+
+
+def test_long_terms_go_through_their_rarest_trigrams_and_find_exactly_their_matches(
+    api: API, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, last = ["Jacob", "Nicole", "Raymond", "Mary"], ["Johnson", "Hall", "Jackson", "Smith"]
+    people: dict[str, dict[str, Any]] = {}
+    for i in range(48):
+        name = f"{first[i % 4]} {last[(i // 4) % 4]}"
+        email = f"{name.lower().replace(' ', '.')}.{i}@example.com"
+        c = create(api, {"name": name, "email": email, "phone": f"+1555310{i:04d}"})
+        people[c["id"]] = c
+    sample(db)
+    # then the figures go stale: a rename, a new customer, a deleted one
+    renamed = next(iter(people))
+    people[renamed] = api.put(f"/api/customers/{renamed}", json={"name": "Quentin Zyx"}).json()
+    late = create(api, {"name": "Nicole Hallett", "email": "late.one@example.org"})
+    people[late["id"]] = late
+    gone = list(people)[5]
+    assert api.delete(f"/api/customers/{gone}").status_code == 200
+    del people[gone]
+    spy = Spy(monkeypatch)
+    terms = [
+        people[list(people)[7]]["email"],  # an exact email
+        "raymond.jackso",  # an email prefix
+        "Nicole Hall",  # a full name (and the late Hallett)
+        "quentin zyx",  # the renamed customer's new name, unknown to the figures
+        "late.one@example.org",
+        "3100017",  # a phone fragment
+        "mary.smith.",
+        "johnson",
+        "nobody.here",
+    ]
+    for term in terms:
+        want = {i for i, c in people.items() if matches(c, term)}
+        assert every_match(api, term) == (want, len(want), True), term
+    assert len(spy.found) >= 6 and all(n is not None for n in spy.found)
+
+
+def test_figures_that_promise_too_few_candidates_still_give_every_match(
+    api: API, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create(api, {"name": "Somebody Else"})
+    sample(db)  # figures from one customer: every trigram of `quixotic` looks unheard of
+
+    def bulk(tx: Any) -> None:
+        for i in range(repository.FEW + 1):
+            service.create(tx, False, CustomerInput(name=f"Quixotic {i}"))
+
+    db.run_sync(bulk, write=True)
+    spy = Spy(monkeypatch)
+    for term, count in (("quixotic", repository.FEW + 1), ("quixotic 1", 1 + 10 + 100 + 1)):
+        seen, counted, exact = every_match(api, term)
+        assert (len(seen), counted, exact) == (count, count, True), term
+    # every page tried the rare trigrams, found more than FEW candidates, read the whole term
+    assert spy.found and all(n is None for n in spy.found)
+
+
+def test_common_terms_still_count_past_ten_thousand_with_figures(api: API, db: Database) -> None:
+    def bulk(tx: Any) -> None:
+        for i in range(10_001):
+            service.create(tx, False, CustomerInput(name=f"Commonplace {i}"))
+
+    db.run_sync(bulk, write=True)
+    sample(db)
+    body = found(api, "commonplace", limit=100)
+    assert body["count_is_exact"] is False and body["count"] > 10_000
+    assert body["has_more"] is True and len(body["list"]) == 100
+    body = found(api, "commonplace 99", limit=100)  # 99, 990-999, 9900-9999: 111
+    assert (body["count"], body["count_is_exact"], body["has_more"]) == (111, True, True)

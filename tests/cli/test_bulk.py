@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from paymentkit.cli.main import main
+from paymentkit.server.customers import rules, search_stats
 from paymentkit.server.db.engine import Database
 from tests.conftest import API
 
@@ -470,3 +471,30 @@ def test_an_import_beside_a_server_writing_the_same_dids(
     dids = [c["did"] for c in every]
     assert len(dids) == len(set(dids)) == 600 + len(own)
     assert counters_agree(db, False) == (700, 700)
+
+
+def test_an_import_that_grows_the_mode_samples_its_search_trigrams(
+    database_url: str, api: API, db: Database, tmp_path: Path
+) -> None:
+    rows = bodies(1_200)
+    result = import_file(database_url, write_jsonl(tmp_path / "c.jsonl", rows), "--json")
+    assert result.exit_code == 0, result.output
+
+    def figures(tx: Any) -> tuple[int | None, dict[str, int], list[str]]:
+        stored = tx.all("SELECT trigram, docs FROM search_trigrams WHERE livemode = ?", (False,))
+        texts = tx.all(
+            "SELECT search_text FROM customers WHERE livemode = ? AND deleted_at IS NULL", (False,)
+        )
+        return (
+            search_stats.sampled_population(tx, False),
+            {str(r[0]): int(r[1]) for r in stored if r[0]},
+            [str(r[0]) for r in texts],
+        )
+
+    population, stored, texts = db.run_sync(figures)
+    # under SAMPLE customers, every one is read: the figures are exact
+    assert population == len(texts) == 1_200
+    assert stored == dict(rules.trigram_docs(texts))
+    email = next(b["email"] for b in rows if b.get("email"))
+    body = api.get("/api/customers/search", params={"query": email}).json()
+    assert body["count"] == 1 and body["list"][0]["email"].lower() == email.lower()

@@ -474,3 +474,67 @@ def test_looks_like_did() -> None:
     assert rules.looks_like_did("did:abt:zNKa5mpgjBK9h5KQ5BxCSSPmy8F5NJwuSmxQ")
     assert not rules.looks_like_did("cus_123")
     assert not rules.looks_like_did("")
+
+
+# -- search trigram figures (search_stats) ----------------------------------------------------
+
+
+def test_trigrams_are_distinct_and_in_order() -> None:
+    assert rules.trigrams("banana") == ["ban", "ana", "nan"]
+    assert rules.trigrams("ab") == []
+
+
+def test_trigram_docs_count_each_text_once() -> None:
+    docs = rules.trigram_docs(["banana", "ban", "xyz"])
+    assert docs == {"ban": 2, "ana": 1, "nan": 1, "xyz": 1}
+
+
+def everything(_gram: str) -> bool:
+    return True
+
+
+def test_rare_trigrams_pick_the_rarest_and_then_ones_that_do_not_overlap() -> None:
+    term = "nicole.hall."  # positions: ico 1, col 2, e.h 5, all 8
+    docs = {g: 50_000 for g in rules.trigrams(term)} | {"e.h": 6_000, "ico": 10_000, "col": 9_000}
+    picks, expected = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
+    # e.h first; col is 3 apart from it; ico overlaps col; all (8) is the first 50,000 one
+    # apart from both
+    assert picks == ["e.h", "col", "all"]
+    assert expected == pytest.approx(6_000 * (9_000 / 1e6) * (50_000 / 1e6))
+
+
+def test_a_trigram_the_sample_never_saw_counts_as_rarest() -> None:
+    docs = {"abc": 90, "bcd": 90, "cde": 90, "efg": 90}  # `def` is missing: never sampled
+    picks, expected = rules.rare_trigrams("abcdefg", docs, 100, everything) or ([], 1.0)
+    assert picks == ["def", "abc"] and expected == 0.0
+
+
+def test_a_term_too_short_for_two_apart_still_gets_a_second_trigram() -> None:
+    docs = {"hns": 18_000, "joh": 28_000, "ohn": 28_000, "nso": 37_000, "son": 148_000}
+    picks, expected = rules.rare_trigrams("johnson", docs, 1_000_000, everything) or ([], 0.0)
+    # `hns` sits in the middle: every other trigram overlaps it, so the next rarest narrows the
+    # candidates without lowering what to expect (they are held by the same customers)
+    assert picks == ["hns", "joh"]
+    assert expected == 18_000
+
+
+def test_unusable_trigrams_are_never_picked() -> None:
+    def letters(gram: str) -> bool:
+        return gram.isalnum()
+
+    assert rules.rare_trigrams("a.b.c", {}, 10, letters) is None
+    picks, _ = rules.rare_trigrams("ab.cdef", {}, 10, letters) or ([], 0.0)
+    assert picks and all(p.isalnum() for p in picks)
+
+
+@given(
+    st.text(alphabet="abc.@1", min_size=3, max_size=20),
+    st.dictionaries(st.text(alphabet="abc.@1", min_size=3, max_size=3), st.integers(0, 1000)),
+)
+def test_rare_trigrams_are_trigrams_of_the_term(term: str, docs: dict[str, int]) -> None:
+    found = rules.rare_trigrams(term, docs, 1000, everything)
+    assert found is not None
+    picks, expected = found
+    assert 1 <= len(picks) <= rules.RARE_PICKS and len(set(picks)) == len(picks)
+    assert all(p in term for p in picks)
+    assert expected <= docs.get(picks[0], 0) == min(docs.get(g, 0) for g in rules.trigrams(term))

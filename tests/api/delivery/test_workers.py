@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from paymentkit.server.customers import search_stats
 from paymentkit.server.db.engine import Database
 from paymentkit.server.delivery import sender, worker
 from paymentkit.server.ids import now_ms
@@ -185,3 +186,42 @@ def test_events_past_the_retention_are_pruned_about_hourly(
         with delivering(event_retention_days=30):
             time.sleep(0.5)
             assert count(kept["id"]) == 1  # pruned at most once an hour, across processes
+
+
+def test_the_hourly_upkeep_samples_stale_search_figures(
+    delivering: Delivering, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_stats, "MIN_POPULATION", 4)
+
+    def sampled() -> int | None:
+        return db.run_sync(lambda tx: search_stats.sampled_population(tx, False))  # type: ignore[no-any-return]
+
+    def hour_passes() -> None:
+        db.run_sync(
+            lambda tx: tx.execute("UPDATE worker_leases SET lease_until = 0 WHERE name = 'prune'"),
+            write=True,
+        )
+
+    def wait_for(population: int) -> None:
+        deadline = time.monotonic() + 10
+        while sampled() != population and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sampled() == population
+
+    with delivering() as api:
+        for i in range(3):
+            make_customer(api, name=f"c{i}")
+        time.sleep(0.3)
+        assert sampled() is None  # too few customers to be worth a sample
+        for i in range(2):
+            make_customer(api, name=f"d{i}")
+    hour_passes()
+    with delivering() as api:
+        wait_for(5)
+        for i in range(2):  # 7 is more than a fifth above 5: stale, but within the hour
+            make_customer(api, name=f"e{i}")
+        time.sleep(0.3)
+        assert sampled() == 5
+    hour_passes()
+    with delivering():
+        wait_for(7)

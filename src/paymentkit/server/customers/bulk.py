@@ -477,7 +477,7 @@ def import_customers(
     finally:
         validated.close()  # stops the worker processes now, even when a write failed
     writer.flush()
-    _tidy(db, grew=writer.summary.imported >= max(1_000, before // 10))
+    _tidy(db, livemode, grew=writer.summary.imported >= max(1_000, before // 10))
     writer.summary.seconds = time.perf_counter() - started
     return writer.summary
 
@@ -486,11 +486,13 @@ def _live_total(tx: Tx) -> int:
     return repo.live_count(tx, False) + repo.live_count(tx, True)
 
 
-def _tidy(db: Database, *, grew: bool) -> None:
+def _tidy(db: Database, livemode: bool, *, grew: bool) -> None:
     """After an import that grew the tables by a tenth or more: fresh planner statistics (and on
-    PostgreSQL the visibility map). The SQLite search index is left to FTS5's own incremental
+    PostgreSQL the visibility map) and a new sample of the mode's search trigrams (those also
+    when stale after a smaller one). The SQLite search index is left to FTS5's own incremental
     merging, as after any write: merging it into one b-tree cost 14-26 s at 1M customers and
     searches were no faster for it."""
+    db.run_sync(lambda tx: service.refresh_search_stats(tx, livemode, force=grew), write=True)
     if not grew:
         return
     if db.dialect == "postgresql":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paymentkit.server import errors
-from paymentkit.server.customers import rules
+from paymentkit.server.customers import rules, search_stats
 from paymentkit.server.db import paging
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
@@ -470,6 +470,85 @@ def _search_selects(tx: Tx, f: Filters, term: rules.SearchTerm) -> list[tuple[st
 FEW = 1000  # a search with at most this many matches reads them in its first query
 
 
+def _usable(tx: Tx, gram: str) -> bool:
+    """Whether the trigram index holds `gram` as a trigram of its own. pg_trgm splits words at
+    anything but letters and digits, and its idea of a letter follows the database's locale: a
+    trigram of ASCII letters and digits is one of its trigrams everywhere. FTS5 holds them all."""
+    return tx.dialect == "sqlite" or (gram.isascii() and gram.isalnum())
+
+
+def _rare(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[list[str], float] | None:
+    """The trigrams to find the term's candidates through and how many candidates to expect
+    (rules.rare_trigrams), or None when the mode was never sampled or no trigram is usable."""
+    grams = [g for g in rules.trigrams(term.text) if _usable(tx, g)]
+    figures = search_stats.estimates(tx, f.livemode, grams) if grams else None
+    if figures is None:
+        return None
+    population, docs = figures
+    return rules.rare_trigrams(term.text, docs, population, lambda g: _usable(tx, g))
+
+
+def _through_rare(tx: Tx, f: Filters, term: rules.SearchTerm, grams: list[str]) -> list[Row] | None:
+    """Every match of the term, found through the customers holding all of `grams` (its rarest
+    trigrams) and checked against the whole term; None when those are more than FEW. The full
+    term read the posting lists of all its trigrams: an exact email's include `com` and `exa`,
+    held by most customers (3.6-7.3 ms on SQLite, 59 ms on PostgreSQL at 1M)."""
+    live = f"livemode = ? AND {LIVE}"
+    if tx.dialect == "sqlite":
+        table = search_table(f.livemode)
+        match = " AND ".join(_quoted(g) for g in grams)
+        found = tx.all(f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?", (match, FEW + 1))
+        if len(found) > FEW:
+            return None
+        member, seqs = tx.member_of("seq", [int(r[0]) for r in found])
+        return tx.all(
+            f"SELECT seq FROM customers WHERE {member} AND {live} AND instr(search_text, ?) > 0",
+            (seqs, f.livemode, term.text),
+        )
+    # The usable trigrams are letters and digits: nothing in them is special to LIKE. The GIN
+    # index ANDs their posting lists; strpos checks the term on each candidate it fetched.
+    likes = " AND ".join("search_text LIKE ?" for _ in grams)
+    rows = tx.all(
+        f"SELECT seq, strpos(search_text, ?) > 0 FROM customers WHERE {live} AND {likes} LIMIT ?",
+        (term.text, f.livemode, *(f"%{g}%" for g in grams), FEW + 1),
+    )
+    if len(rows) > FEW:
+        return None
+    return [(r[0],) for r in rows if r[1]]
+
+
+def _text_count(
+    tx: Tx, f: Filters, term: rules.SearchTerm, text_sql: str, text_params: list[Any]
+) -> tuple[list[Row] | None, int, bool]:
+    """(the matches when the count is exact, count, exact) of the search's substring part.
+
+    With the mode's trigram figures (search_stats): a term longer than a trigram whose rare
+    trigrams promise at most FEW candidates is read through them; one expected to match more
+    than 10,000 is counted without being read; any other has up to 10,001 of its matches read,
+    which counts them too. Without figures, the first FEW + 1 matches are read (most searches
+    match few), then counted up to 10,001 only when there are more."""
+    rare = _rare(tx, f, term) if len(term.text) >= rules.TRIGRAM else None
+    if rare is None:
+        first = tx.all(f"{text_sql} LIMIT ?", (*text_params, FEW + 1))
+        if len(first) <= FEW:
+            return first, len(first), True
+    else:
+        grams, expected = rare
+        if expected <= FEW and len(term.text) > rules.TRIGRAM:
+            found = _through_rare(tx, f, term, grams)
+            if found is not None:
+                return found, len(found), True
+        if expected <= paging.EXACT_COUNT_MAX:
+            rows = tx.all(f"{text_sql} LIMIT ?", (*text_params, paging.EXACT_COUNT_MAX + 1))
+            if len(rows) <= paging.EXACT_COUNT_MAX:
+                return rows, len(rows), True
+            return None, len(rows), False
+    count, exact = paging.bounded_count(tx, text_sql, text_params)
+    if count <= FEW:  # fewer than the figures promised
+        return tx.all(text_sql, text_params), count, exact
+    return None, count, exact
+
+
 def _search(
     tx: Tx,
     f: Filters,
@@ -486,13 +565,7 @@ def _search(
     few, and stops early when there are many."""
     created = _hint(tx, _ORDER_INDEX["created_at"])
     (text_sql, text_params), *prefixes = _search_selects(tx, f, term)
-    # Most searches match a few customers: read them at once (one pass over the index, not a
-    # count and then a read); only when there are more, count up to 10,001.
-    first = tx.all(f"{text_sql} LIMIT ?", (*text_params, FEW + 1))
-    if len(first) <= FEW:
-        count, exact = len(first), True
-    else:
-        count, exact = paging.bounded_count(tx, text_sql, text_params)
+    few, count, exact = _text_count(tx, f, term, text_sql, text_params)
     extra: set[int] = set()
     for sql, ps in prefixes:  # ids and DIDs: almost always no match, or one
         if not exact:  # the count is a bound already; a 1-letter `cus_a…` range is 16,000 ids
@@ -503,7 +576,7 @@ def _search(
     if not exact:
         count = max(count, len(extra))
     elif extra or small(count, exact):
-        matched = first if len(first) <= FEW else tx.all(text_sql, text_params)
+        matched = few if few is not None else tx.all(text_sql, text_params)
         seqs = {int(r[0]) for r in matched} | extra
         count = len(seqs)
         exact = count <= paging.EXACT_COUNT_MAX

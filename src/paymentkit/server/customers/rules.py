@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import phonenumbers
@@ -179,6 +181,54 @@ def search_text(name: str | None, email: str | None, phone: str | None) -> str:
     Ids and DIDs are random strings: they are matched by prefix through their own indexes
     (ARCHITECTURE.md, "Search"), which keeps the trigram index a tenth of the size."""
     return "".join(fold(f or "") + SEARCH_SEPARATOR for f in (name, email, phone))
+
+
+def trigrams(text: str) -> list[str]:
+    """The distinct trigrams of `text` (every 3-character substring), first occurrence first."""
+    return list(dict.fromkeys(text[i : i + TRIGRAM] for i in range(len(text) - TRIGRAM + 1)))
+
+
+def trigram_docs(texts: Iterable[str]) -> Counter[str]:
+    """In how many of `texts` each trigram occurs (a document frequency)."""
+    docs: Counter[str] = Counter()
+    for one in texts:
+        docs.update(trigrams(one))
+    return docs
+
+
+RARE_PICKS = 3  # trigrams a search reads through, at most
+
+
+def rare_trigrams(
+    term: str, docs: Mapping[str, int], population: int, usable: Callable[[str], bool]
+) -> tuple[list[str], float] | None:
+    """The trigrams of `term` a search should read (the customers holding all of them are
+    its candidates), with the expected number of candidates; None when no trigram is usable.
+
+    The rarest comes first; then the rarest that overlap none already picked (trigrams that
+    share characters are held by the same customers: `hns` and `nso` of `johnson`), or, when
+    none is left, the next rarest. `docs` holds the estimated customers per trigram (a missing
+    one counts 0: too rare to be sampled)."""
+    at: dict[str, int] = {}
+    for i in range(len(term) - TRIGRAM + 1):
+        gram = term[i : i + TRIGRAM]
+        if usable(gram):
+            at.setdefault(gram, i)
+    if not at:
+        return None
+    order = sorted(at, key=lambda g: docs.get(g, 0))
+    picks = [order[0]]
+    for gram in order[1:]:
+        if len(picks) < RARE_PICKS and all(abs(at[gram] - at[p]) >= TRIGRAM for p in picks):
+            picks.append(gram)
+    # The non-overlapping picks are taken as independent; an overlapping one, added when the
+    # term is too short for two, narrows the candidates without changing what to expect.
+    expected = float(docs.get(picks[0], 0))
+    for gram in picks[1:]:
+        expected *= docs.get(gram, 0) / max(population, 1)
+    if len(picks) == 1 and len(order) > 1:
+        picks.append(order[1])
+    return picks, expected
 
 
 @dataclass(frozen=True)

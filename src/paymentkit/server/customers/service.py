@@ -16,7 +16,7 @@ from paymentkit.schemas.customers import (
 )
 from paymentkit.server import errors, listing, validation
 from paymentkit.server.customers import repository as repo
-from paymentkit.server.customers import rules
+from paymentkit.server.customers import rules, search_stats
 from paymentkit.server.customers.repository import NewCustomer
 from paymentkit.server.db import codec
 from paymentkit.server.db.engine import Tx, UniqueViolation
@@ -282,3 +282,27 @@ def list_customers(tx: Tx, filters: repo.Filters, request: ListRequest) -> Custo
 def empty_page(request: ListRequest) -> CustomerList:
     """The answer of a filter nothing can match (a DID filter that is no DID, say)."""
     return listing.answer(CustomerList, request, Page([], False, 0, True), to_wire)
+
+
+def stale_search_sample(tx: Tx, livemode: bool) -> search_stats.Sample | None:
+    """A new sample of the mode's search trigrams when its figures are stale (the mode grew or
+    shrank by a fifth since the last, or was never sampled); reads only, so the background
+    worker takes it outside any write lock and stores it with `search_stats.store`."""
+    population = repo.live_count(tx, livemode)
+    if not search_stats.stale(search_stats.sampled_population(tx, livemode), population):
+        return None
+    return search_stats.take(tx, livemode, population)
+
+
+def refresh_search_stats(tx: Tx, livemode: bool, *, force: bool = False) -> int | None:
+    """Sample and store the mode's search trigram figures when `force` (after an import that
+    grew the mode) or when stale; the customers sampled, None when the figures were fresh."""
+    sample: search_stats.Sample | None
+    if force:
+        sample = search_stats.take(tx, livemode, repo.live_count(tx, livemode))
+    else:
+        sample = stale_search_sample(tx, livemode)
+    if sample is None:
+        return None
+    search_stats.store(tx, livemode, sample)
+    return len(sample.texts)

@@ -189,6 +189,22 @@ customer_metadata_counts = Table(
     Column("n", BigInteger(), nullable=False),
 )
 
+# How common each trigram of the live customers' search_text is, per mode, estimated from a
+# sample (customers/search_stats.py, migration 0011): a search reads the posting lists of its
+# rarest trigrams only and checks each candidate against the whole term, instead of every
+# trigram's (an exact email's 25 trigrams include `com` and `exa`, held by most customers). The
+# row with the empty trigram holds the live customers counted when the sample was taken; a
+# trigram missing from the table was too rare to be seen in the sample. Only speed depends on
+# these numbers: every match is checked against the term, so stale figures cannot change an
+# answer.
+search_trigrams = Table(
+    "search_trigrams",
+    metadata,
+    Column("livemode", Boolean(), primary_key=True),
+    Column("trigram", String(16), primary_key=True),
+    Column("docs", BigInteger(), nullable=False),
+)
+
 # -- billing objects (migration 0002) ---------------------------------------------------------
 
 payment_methods = Table(

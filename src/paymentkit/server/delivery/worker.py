@@ -1,5 +1,5 @@
 """The delivery worker: claims due deliveries, sends them outside any transaction, records each
-outcome, and prunes old events about hourly.
+outcome, and about hourly prunes old events and refreshes stale search figures.
 
 One `Worker` per process (`paymentkit worker`, which `serve` runs as its delivery process unless
 --no-deliver; or an app built with Settings.deliver, in its lifespan):
@@ -40,6 +40,8 @@ from paymentkit.server import errors
 from paymentkit.server.component_sig import load_app_signing_key
 from paymentkit.server.config import Settings
 from paymentkit.server.crypto import SecretBox
+from paymentkit.server.customers import search_stats
+from paymentkit.server.customers import service as customers
 from paymentkit.server.db.engine import Database, Tx
 from paymentkit.server.delivery import outcome, signing
 from paymentkit.server.delivery import repository as repo
@@ -323,7 +325,8 @@ class Worker:
                 log.warning("recording webhook attempts failed; trying once more")
 
     async def _prune(self) -> None:
-        """Delete events past the retention, in batches, when no process did in the last hour."""
+        """The hourly upkeep, when no process did it in the last hour: delete events past the
+        retention, in batches; sample the search trigrams of a mode whose figures are stale."""
         try:
             now = now_ms()
             taken = await self.db.background(
@@ -345,8 +348,27 @@ class Worker:
                 await anyio.sleep(PRUNE_PAUSE)
             if total:
                 log.info("pruned %d events older than %d days", total, self.options.retention_days)
+            await self._sample_search()
         except Exception:
-            log.exception("pruning old events failed; trying again within the hour")
+            log.exception("hourly upkeep failed; trying again within the hour")
+
+    async def _sample_search(self) -> None:
+        """New search trigram figures for a mode that grew or shrank by a fifth since its last
+        sample (customers/search_stats.py): taken in a read, stored in a short write."""
+        for livemode in (False, True):
+
+            def take(tx: Tx, mode: bool = livemode) -> search_stats.Sample | None:
+                return customers.stale_search_sample(tx, mode)
+
+            sample = await self.db.background(take)
+            if sample is None or self._stopping.is_set():
+                continue
+
+            def store(tx: Tx, mode: bool = livemode, s: search_stats.Sample = sample) -> None:
+                search_stats.store(tx, mode, s)
+
+            await self.db.background(store, write=True)
+            log.info("sampled %d customers for search (livemode=%s)", len(sample.texts), livemode)
 
     async def _let_go(self) -> None:
         """Free what this process holds, so others need not wait for its leases to lapse."""

@@ -1,0 +1,118 @@
+"""How common each search trigram is, per mode (the search_trigrams table, migration 0011).
+
+A search of a long term reads only the posting lists of its rarest trigrams and checks each
+candidate against the whole term (repository._through_rare); these figures say which trigrams
+are rare. They are estimated from a sample of the live customers, written by `paymentkit import`
+and refreshed by the background worker when the mode has grown or shrunk by a fifth
+(service.refresh_search_stats). Only speed depends on them: a stale or missing figure picks
+worse trigrams, never a different answer. All SQL on the table is here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paymentkit.server.customers import rules
+from paymentkit.server.db.engine import Tx
+
+SAMPLE = 10_000  # customers read per sample
+_ROUNDS = 3  # draws of random seqs per sample
+_RUN = 50  # then runs of this many consecutive customers, when the draws found too few
+_SEEN_MIN = 2  # a trigram seen fewer times in the sample is not stored: it counts as rare
+POPULATION = ""  # the trigram whose row holds the live customers counted at sampling
+STALE_SHARE = 0.2  # resample when the mode's live customers changed by more than this share
+MIN_POPULATION = 1_000  # below this, any search is cheap: the worker does not sample
+
+
+def sampled_population(tx: Tx, livemode: bool) -> int | None:
+    """The live customers counted when the mode was last sampled (None: never)."""
+    value = tx.scalar(
+        "SELECT docs FROM search_trigrams WHERE livemode = ? AND trigram = ?",
+        (livemode, POPULATION),
+    )
+    return None if value is None else int(value)
+
+
+def estimates(tx: Tx, livemode: bool, grams: Sequence[str]) -> tuple[int, dict[str, int]] | None:
+    """(the live customers counted at sampling, the estimated number holding each of `grams`:
+    those missing were too rare to be sampled); None when the mode was never sampled."""
+    member, values = tx.member_of("trigram", [POPULATION, *grams])
+    rows = tx.all(
+        f"SELECT trigram, docs FROM search_trigrams WHERE livemode = ? AND {member}",
+        (livemode, values),
+    )
+    found = {str(r[0]): int(r[1]) for r in rows}
+    population = found.pop(POPULATION, None)
+    return None if population is None else (population, found)
+
+
+def stale(sampled: int | None, population: int) -> bool:
+    """Whether a mode of `population` live customers, sampled at `sampled`, needs a new sample."""
+    if sampled is None:
+        return population >= MIN_POPULATION
+    return abs(population - sampled) > STALE_SHARE * max(sampled, 1)
+
+
+def _sample(tx: Tx, livemode: bool, population: int, rng: random.Random) -> list[str]:
+    """The search_text of up to SAMPLE live customers of the mode, picked at random: random seqs
+    first (rows next to each other share an import's numbering: runs of 50 overstated `990` by
+    half), then runs from random places when the mode holds few of the table's seqs."""
+    live = "livemode = ? AND deleted_at IS NULL"
+    if population <= SAMPLE:
+        rows = tx.all(f"SELECT search_text FROM customers WHERE {live}", (livemode,))
+        return [str(r[0]) for r in rows]
+    top = int(tx.scalar("SELECT coalesce(max(seq), 0) FROM customers") or 0)
+    seen: dict[int, str] = {}
+    for _ in range(_ROUNDS):
+        want = SAMPLE - len(seen)
+        if want <= 0:
+            break
+        member, seqs = tx.member_of(
+            "seq", sorted({rng.randint(1, top) for _ in range(want * 5 // 4)})
+        )
+        rows = tx.all(
+            f"SELECT seq, search_text FROM customers WHERE {member} AND {live}", (seqs, livemode)
+        )
+        seen.update((int(r[0]), str(r[1])) for r in rows[:want])
+    for _ in range(4 * SAMPLE // _RUN):  # the mode holds a small part of the table's seqs
+        if len(seen) >= SAMPLE // 2:
+            break
+        rows = tx.all(
+            f"SELECT seq, search_text FROM customers WHERE {live} AND seq >= ? ORDER BY seq LIMIT ?",
+            (livemode, rng.randint(1, top), _RUN),
+        )
+        seen.update((int(r[0]), str(r[1])) for r in rows)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Sample:
+    population: int  # the mode's live customers when it was taken
+    texts: list[str]  # the search_text of the customers sampled
+
+
+def take(tx: Tx, livemode: bool, population: int, rng: random.Random | None = None) -> Sample:
+    """A sample of the mode's live customers (`population` of them); reads only."""
+    return Sample(population, _sample(tx, livemode, population, rng or random.Random()))  # noqa: S311 (a sample, not a secret)
+
+
+def store(tx: Tx, livemode: bool, sample: Sample) -> None:
+    """Replace the mode's figures by the sample's estimates: how many of the mode's customers
+    hold each trigram, scaled from the share of the sample holding it."""
+    n = max(len(sample.texts), 1)
+    whole = sample.population <= len(sample.texts)  # every live customer was read: exact
+    rows = [
+        (livemode, gram, round(seen * sample.population / n))
+        for gram, seen in rules.trigram_docs(sample.texts).items()
+        if seen >= _SEEN_MIN or whole
+    ]
+    rows.append((livemode, POPULATION, sample.population))
+    tx.execute("DELETE FROM search_trigrams WHERE livemode = ?", (livemode,))
+    if tx.dialect == "postgresql":
+        tx.copy_rows("search_trigrams", ("livemode", "trigram", "docs"), rows)
+    else:
+        tx.executemany(
+            "INSERT INTO search_trigrams (livemode, trigram, docs) VALUES (?, ?, ?)", rows
+        )
