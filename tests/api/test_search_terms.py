@@ -10,7 +10,7 @@ import pytest
 from paymentkit.schemas.customers import CustomerInput
 from paymentkit.server.customers import repository, service
 from paymentkit.server.db.engine import Database
-from tests.api.test_search_properties import matches
+from tests.api.test_search_properties import matches, sample
 from tests.conftest import API
 
 
@@ -149,10 +149,6 @@ def test_metadata_counts_follow_every_write(api: API) -> None:
 
 
 # -- searches through the rarest trigrams (customers/search_stats.py) -------------------------
-
-
-def sample(db: Database, livemode: bool = False) -> None:
-    db.run_sync(lambda tx: service.refresh_search_stats(tx, livemode, force=True), write=True)
 
 
 def every_match(api: API, query: str) -> tuple[set[str], int, bool]:

@@ -46,7 +46,7 @@ from paymentkit.schemas.customers import Customer, CustomerInput
 from paymentkit.server import errors, http
 from paymentkit.server.customers import bulk_repository as bulk_repo
 from paymentkit.server.customers import repository as repo
-from paymentkit.server.customers import rules, service
+from paymentkit.server.customers import rules, search_stats, service
 from paymentkit.server.customers.bulk_repository import Position, Staged
 from paymentkit.server.db.engine import Database, Tx
 from paymentkit.server.ids import now_ms
@@ -492,7 +492,9 @@ def _tidy(db: Database, livemode: bool, *, grew: bool) -> None:
     when stale after a smaller one). The SQLite search index is left to FTS5's own incremental
     merging, as after any write: merging it into one b-tree cost 14-26 s at 1M customers and
     searches were no faster for it."""
-    db.run_sync(lambda tx: service.refresh_search_stats(tx, livemode, force=grew), write=True)
+    sample = db.run_sync(lambda tx: service.search_sample(tx, livemode, force=grew))
+    if sample is not None:
+        db.run_sync(lambda tx: search_stats.store(tx, livemode, sample), write=True)
     if not grew:
         return
     if db.dialect == "postgresql":

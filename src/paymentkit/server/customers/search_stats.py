@@ -4,7 +4,7 @@ A search of a long term reads only the posting lists of its rarest trigrams and 
 candidate against the whole term (repository._through_rare); these figures say which trigrams
 are rare. They are estimated from a sample of the live customers, written by `paymentkit import`
 and refreshed by the background worker when the mode has grown or shrunk by a fifth
-(service.refresh_search_stats). Only speed depends on them: a stale or missing figure picks
+(service.search_sample, then `store` in a write of its own). Only speed depends on them: a stale or missing figure picks
 worse trigrams, never a different answer. All SQL on the table is here.
 """
 
@@ -93,9 +93,10 @@ class Sample:
     texts: list[str]  # the search_text of the customers sampled
 
 
-def take(tx: Tx, livemode: bool, population: int, rng: random.Random | None = None) -> Sample:
+def take(tx: Tx, livemode: bool, population: int) -> Sample:
     """A sample of the mode's live customers (`population` of them); reads only."""
-    return Sample(population, _sample(tx, livemode, population, rng or random.Random()))  # noqa: S311 (a sample, not a secret)
+    rng = random.Random()  # noqa: S311 (a sample, not a secret)
+    return Sample(population, _sample(tx, livemode, population, rng))
 
 
 def store(tx: Tx, livemode: bool, sample: Sample) -> None:

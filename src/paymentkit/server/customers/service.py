@@ -284,25 +284,14 @@ def empty_page(request: ListRequest) -> CustomerList:
     return listing.answer(CustomerList, request, Page([], False, 0, True), to_wire)
 
 
-def stale_search_sample(tx: Tx, livemode: bool) -> search_stats.Sample | None:
-    """A new sample of the mode's search trigrams when its figures are stale (the mode grew or
-    shrank by a fifth since the last, or was never sampled); reads only, so the background
-    worker takes it outside any write lock and stores it with `search_stats.store`."""
+def search_sample(tx: Tx, livemode: bool, *, force: bool = False) -> search_stats.Sample | None:
+    """A new sample of the mode's search trigrams when `force` (after an import that grew the
+    mode) or when its figures are stale (the mode grew or shrank by a fifth since the last, or
+    was never sampled); None otherwise. It only reads: the caller stores it with
+    `search_stats.store` in a write of its own, so sampling holds no write lock."""
     population = repo.live_count(tx, livemode)
-    if not search_stats.stale(search_stats.sampled_population(tx, livemode), population):
+    if not force and not search_stats.stale(
+        search_stats.sampled_population(tx, livemode), population
+    ):
         return None
     return search_stats.take(tx, livemode, population)
-
-
-def refresh_search_stats(tx: Tx, livemode: bool, *, force: bool = False) -> int | None:
-    """Sample and store the mode's search trigram figures when `force` (after an import that
-    grew the mode) or when stale; the customers sampled, None when the figures were fresh."""
-    sample: search_stats.Sample | None
-    if force:
-        sample = search_stats.take(tx, livemode, repo.live_count(tx, livemode))
-    else:
-        sample = stale_search_sample(tx, livemode)
-    if sample is None:
-        return None
-    search_stats.store(tx, livemode, sample)
-    return len(sample.texts)

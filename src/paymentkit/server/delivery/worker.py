@@ -358,7 +358,7 @@ class Worker:
         for livemode in (False, True):
 
             def take(tx: Tx, mode: bool = livemode) -> search_stats.Sample | None:
-                return customers.stale_search_sample(tx, mode)
+                return customers.search_sample(tx, mode)
 
             sample = await self.db.background(take)
             if sample is None or self._stopping.is_set():
