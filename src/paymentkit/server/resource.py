@@ -1,5 +1,5 @@
 """The shape every billing-style resource shares: retrieve one object by id, list them, and the
-two routes that answer those.
+two routes that answer those, and the handler of an action on one object (`act`).
 
 A resource names itself once (`Resource`: its noun, its table's `Records`, how a row renders, its
 list struct); its service then has `retrieve`/`require`/`list` from it and its routes register
@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from paymentkit.schemas.common import ListPage
+from paymentkit.schemas.common import ListPage, NoBody
 from paymentkit.server import errors, listing, params
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.paging import ListRequest
 from paymentkit.server.db.records import Records
-from paymentkit.server.http import READ_ERRORS, Call, QueryParam, Registry, Reply
+from paymentkit.server.http import READ_ERRORS, Call, QueryParam, Registry, Reply, convert
 
 W = TypeVar("W")
 
@@ -103,3 +103,13 @@ def retrieve_route(
     api.route(
         "GET", path, summary, response=response, query=_MODE, errors=(*READ_ERRORS, errors.NotFound)
     )(retrieve)
+
+
+async def act(call: Call, work: Callable[[Tx, bool, str], Any], *, seal: bool = False) -> Reply:
+    """An action on the object the path's `{id}` names, taking no body (an empty JSON object at
+    most) and no query but `livemode`: `work(tx, livemode, id)` as the request's write (so an
+    Idempotency-Key replays it), answered 200; `seal` as `Call.write`'s."""
+    params.reject_unknown(call.query, {"livemode"})
+    object_id = call.path("id")
+    convert(await call.json(), NoBody)
+    return await call.write(lambda tx: work(tx, call.livemode, object_id), 200, seal=seal)

@@ -12,7 +12,6 @@ from paymentkit.schemas.billing import (
     InvoicePay,
     InvoiceStatus,
 )
-from paymentkit.schemas.common import NoBody
 from paymentkit.server import errors, params, resource
 from paymentkit.server.http import (
     WRITE_ERRORS,
@@ -75,12 +74,7 @@ resource.retrieve_route(
 
 
 async def _transition(call: Call, action: str) -> Reply:
-    params.reject_unknown(call.query, {"livemode"})
-    invoice_id = call.path("id")
-    convert(await call.json(), NoBody)
-    return await call.write(
-        lambda tx: service.transition(tx, call.livemode, invoice_id, action), 200
-    )
+    return await resource.act(call, lambda tx, mode, id_: service.transition(tx, mode, id_, action))
 
 
 @api.route(

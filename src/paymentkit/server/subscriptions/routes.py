@@ -9,7 +9,6 @@ from paymentkit.schemas.billing import (
     SubscriptionCreate,
     SubscriptionStatus,
 )
-from paymentkit.schemas.common import NoBody
 from paymentkit.server import errors, params, resource
 from paymentkit.server.http import (
     WRITE_ERRORS,
@@ -78,7 +77,4 @@ resource.retrieve_route(
 async def cancel(call: Call) -> Reply:
     """Cancels now: status `canceled`, `canceled_at` set (unix seconds). A subscription already
     `canceled` or `incomplete_expired` cannot be canceled (409 `invalid_state`)."""
-    params.reject_unknown(call.query, {"livemode"})
-    subscription_id = call.path("id")
-    convert(await call.json(), NoBody)
-    return await call.write(lambda tx: service.cancel(tx, call.livemode, subscription_id), 200)
+    return await resource.act(call, service.cancel)

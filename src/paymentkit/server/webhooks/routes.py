@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import get_args
 
-from paymentkit.schemas.common import NoBody
 from paymentkit.schemas.webhooks import (
     AttemptStatus,
     EndpointStatus,
@@ -116,10 +115,7 @@ async def update(call: Call) -> Reply:
 async def delete(call: Call) -> Reply:
     """Deletes the endpoint, its pending deliveries (their events' `pending_webhooks` drop) and
     its attempts; answers the endpoint as it was, as Payment Kit does."""
-    params.reject_unknown(call.query, {"livemode"})
-    endpoint_id = call.path("id")
-    convert(await call.json(), NoBody)
-    return await call.write(lambda tx: service.delete(tx, call.livemode, endpoint_id), 200)
+    return await resource.act(call, service.delete)
 
 
 @api.route(
@@ -134,13 +130,9 @@ async def rotate_secret(call: Call) -> Reply:
     """Makes a new signing secret, shown in this answer only. The previous one keeps signing
     beside it (a second `v1,` signature) for 24 hours, so receivers can switch over; rotating
     again within those 24 hours ends the older one at once."""
-    params.reject_unknown(call.query, {"livemode"})
-    endpoint_id = call.path("id")
-    convert(await call.json(), NoBody)
-    return await call.write(
-        lambda tx: service.rotate_secret(tx, call.services.box, call.livemode, endpoint_id),
-        200,
-        seal=True,
+    box = call.services.box
+    return await resource.act(
+        call, lambda tx, mode, id_: service.rotate_secret(tx, box, mode, id_), seal=True
     )
 
 
