@@ -1,5 +1,6 @@
 """What every resource command shares: connection and paging options, running an SDK call with
-errors as one line on stderr (exit 1), and printing tables or the API's JSON."""
+errors as one line on stderr (exit 1), printing tables or the API's JSON, and `list_command`,
+which makes a list or search command from its SDK method, columns and filter options."""
 
 from __future__ import annotations
 
@@ -287,6 +288,46 @@ def _footer(page: Page[Any], paging: Paging, count: str) -> str:
         return f"page {page.page}, {count} in all{more}"
     pages = max(1, -(-page.count // page.page_size))
     return f"page {page.page} of {pages}, {count} in all{more}"
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def list_command(
+    group: click.Group,
+    name: str,
+    doc: str,
+    method: Callable[[PaymentKit], Callable[..., Page[Any]]],
+    columns: Sequence[str],
+    *filters: Decorator,
+    arguments: Sequence[str] = (),
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> None:
+    """Add `group name`, a list command: its `arguments`, the paging options, the `filters` (click
+    options) and the connection options. It calls `method(pk)` with the arguments in order, the
+    paging and every filter by name (through `convert[name]` where given), and shows the page."""
+
+    def command(
+        paging: Paging, api_key: str | None, base_url: str | None, as_json: bool, **options: Any
+    ) -> None:
+        args = [options.pop(argument) for argument in arguments]
+        for key, to_sdk in (convert or {}).items():
+            options[key] = to_sdk(options[key])
+        call(
+            api_key,
+            base_url,
+            lambda pk: show_page(
+                method(pk)(*args, **paging.params, **options), columns, as_json, paging
+            ),
+        )
+
+    decorated: Callable[..., Any] = connection_options(command)
+    for option in reversed(filters):
+        decorated = option(decorated)
+    decorated = paging_options(decorated)
+    for argument in reversed(arguments):
+        decorated = click.argument(argument)(decorated)
+    group.command(name, help=doc)(decorated)
 
 
 def _human(amount: int, decimal: int, symbol: str) -> str:

@@ -9,17 +9,14 @@ import click
 from paymentkit.cli._common import (
     SUBSCRIPTION_STATUSES,
     F,
-    Paging,
     call,
     connection_options,
     given,
+    list_command,
     metadata_option,
-    paging_options,
     pairs_option,
     show,
-    show_page,
 )
-from paymentkit.sdk import PaymentKit
 
 # -- subscriptions ----------------------------------------------------------------------------
 
@@ -31,26 +28,15 @@ def subscriptions() -> None:
     """Subscriptions: list, get, create, cancel."""
 
 
-@subscriptions.command("list")
-@paging_options
-@click.option("--customer-id", default=None)
-@click.option("--status", type=click.Choice(SUBSCRIPTION_STATUSES), default=None)
-@connection_options
-def subscriptions_list(
-    paging: Paging,
-    customer_id: str | None,
-    status: Any,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List subscriptions, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.subscriptions.list(**paging.params, customer_id=customer_id, status=status)
-        show_page(result, SUBSCRIPTION_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    subscriptions,
+    "list",
+    "List subscriptions, newest first.",
+    lambda pk: pk.subscriptions.list,
+    SUBSCRIPTION_COLUMNS,
+    click.option("--customer-id", default=None),
+    click.option("--status", type=click.Choice(SUBSCRIPTION_STATUSES), default=None),
+)
 
 
 @subscriptions.command("get")
@@ -104,22 +90,13 @@ def payment_methods() -> None:
     """Payment methods: list, get, create, update."""
 
 
-@payment_methods.command("list")
-@paging_options
-@connection_options
-def payment_methods_list(
-    paging: Paging,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List payment methods, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.payment_methods.list(**paging.params)
-        show_page(result, METHOD_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    payment_methods,
+    "list",
+    "List payment methods, newest first.",
+    lambda pk: pk.payment_methods.list,
+    METHOD_COLUMNS,
+)
 
 
 @payment_methods.command("get")
@@ -191,22 +168,13 @@ def payment_currencies() -> None:
     """Payment currencies: list, get, create, update."""
 
 
-@payment_currencies.command("list")
-@paging_options
-@connection_options
-def payment_currencies_list(
-    paging: Paging,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List payment currencies, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.payment_currencies.list(**paging.params)
-        show_page(result, CURRENCY_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    payment_currencies,
+    "list",
+    "List payment currencies, newest first.",
+    lambda pk: pk.payment_currencies.list,
+    CURRENCY_COLUMNS,
+)
 
 
 @payment_currencies.command("get")

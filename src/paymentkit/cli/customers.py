@@ -8,19 +8,16 @@ import click
 
 from paymentkit.cli._common import (
     F,
-    Paging,
     _echo_json,
     call,
     connection_options,
     given,
+    list_command,
     metadata_option,
-    paging_options,
     pairs,
     show,
     show_overdue,
-    show_page,
 )
-from paymentkit.sdk import PaymentKit
 
 # -- customers --------------------------------------------------------------------------------
 
@@ -66,36 +63,20 @@ def customers() -> None:
     """Customers: list, get, create, update, search, delete, overdue."""
 
 
-@customers.command("list")
-@paging_options
-@click.option("--did", default=None, help="Only the customer with this DID.")
-@click.option("--email", default=None, help="Case-insensitive exact email.")
-@metadata_option("Only customers whose metadata KEY is VALUE; repeatable.")
-@click.option("--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, name, email.")
-@connection_options
-def customers_list(
-    paging: Paging,
-    did: str | None,
-    email: str | None,
-    metadata: tuple[tuple[str, str], ...],
-    order: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List customers, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.customers.list(
-            **paging.params,
-            did=did,
-            email=email,
-            metadata=pairs(metadata),
-            order=order,
-        )
-        show_page(result, CUSTOMER_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    customers,
+    "list",
+    "List customers, newest first.",
+    lambda pk: pk.customers.list,
+    CUSTOMER_COLUMNS,
+    click.option("--did", default=None, help="Only the customer with this DID."),
+    click.option("--email", default=None, help="Case-insensitive exact email."),
+    metadata_option("Only customers whose metadata KEY is VALUE; repeatable."),
+    click.option(
+        "--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, name, email."
+    ),
+    convert={"metadata": pairs},
+)
 
 
 @customers.command("get")
@@ -136,24 +117,14 @@ def customers_update(
     call(api_key, base_url, lambda pk: show(pk.customers.update(customer_id, **body), as_json))
 
 
-@customers.command("search")
-@click.argument("query")
-@paging_options
-@connection_options
-def customers_search(
-    query: str,
-    paging: Paging,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """Customers whose id, DID, name, email or phone contains QUERY (any case)."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.customers.search(query, **paging.params)
-        show_page(result, CUSTOMER_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    customers,
+    "search",
+    "Customers whose id, DID, name, email or phone contains QUERY (any case).",
+    lambda pk: pk.customers.search,
+    CUSTOMER_COLUMNS,
+    arguments=("query",),
+)
 
 
 @customers.command("delete")

@@ -10,17 +10,15 @@ import click
 
 from paymentkit.cli._common import (
     F,
-    Paging,
     _echo_json,
     call,
     connection_options,
     given,
+    list_command,
     metadata_option,
-    paging_options,
     show,
-    show_page,
 )
-from paymentkit.sdk import PaymentKit, WebhookEndpoint
+from paymentkit.sdk import WebhookEndpoint
 
 # -- events -----------------------------------------------------------------------------------
 
@@ -32,54 +30,30 @@ def events() -> None:
     """Events: list, get, resend."""
 
 
-@events.command("list")
-@paging_options
-@click.option(
-    "--type",
-    "type_",
-    default=None,
-    help="A type (invoice.paid) or a prefix ending in * (invoice.*).",
+list_command(
+    events,
+    "list",
+    "List events, newest first.",
+    lambda pk: pk.events.list,
+    EVENT_COLUMNS,
+    click.option(
+        "--type", default=None, help="A type (invoice.paid) or a prefix ending in * (invoice.*)."
+    ),
+    click.option("--object-id", default=None, help="Only the events of this object."),
+    click.option(
+        "--created-gte",
+        metavar="TIME",
+        default=None,
+        help="Created at or after: ISO-8601 or unix seconds.",
+    ),
+    click.option(
+        "--created-lte",
+        metavar="TIME",
+        default=None,
+        help="Created at or before: ISO-8601 or unix seconds.",
+    ),
+    click.option("--order", default=None, help="created_at:ASC for oldest first."),
 )
-@click.option("--object-id", default=None, help="Only the events of this object.")
-@click.option(
-    "--created-gte",
-    metavar="TIME",
-    default=None,
-    help="Created at or after: ISO-8601 or unix seconds.",
-)
-@click.option(
-    "--created-lte",
-    metavar="TIME",
-    default=None,
-    help="Created at or before: ISO-8601 or unix seconds.",
-)
-@click.option("--order", default=None, help="created_at:ASC for oldest first.")
-@connection_options
-def events_list(
-    paging: Paging,
-    type_: str | None,
-    object_id: str | None,
-    created_gte: str | None,
-    created_lte: str | None,
-    order: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List events, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.events.list(
-            **paging.params,
-            type=type_,
-            object_id=object_id,
-            created_gte=created_gte,
-            created_lte=created_lte,
-            order=order,
-        )
-        show_page(result, EVENT_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
 
 
 @events.command("get")
@@ -217,20 +191,14 @@ def webhook_endpoints_create(
     _show_with_secret(made, as_json, "The")
 
 
-@webhook_endpoints.command("list")
-@paging_options
-@click.option("--status", type=click.Choice(ENDPOINT_STATUSES), default=None)
-@connection_options
-def webhook_endpoints_list(
-    paging: Paging, status: Any, api_key: str | None, base_url: str | None, as_json: bool
-) -> None:
-    """List endpoints, newest first (never their secrets)."""
-
-    def work(pk: PaymentKit) -> None:
-        page = pk.webhook_endpoints.list(**paging.params, status=status)
-        show_page(page, ENDPOINT_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    webhook_endpoints,
+    "list",
+    "List endpoints, newest first (never their secrets).",
+    lambda pk: pk.webhook_endpoints.list,
+    ENDPOINT_COLUMNS,
+    click.option("--status", type=click.Choice(ENDPOINT_STATUSES), default=None),
+)
 
 
 @webhook_endpoints.command("get")
@@ -290,29 +258,14 @@ def webhook_endpoints_rotate_secret(
         click.echo("The old secret keeps signing beside the new one for 24 hours.")
 
 
-@webhook_endpoints.command("attempts")
-@click.argument("endpoint_id")
-@paging_options
-@click.option("--event-id", default=None, help="Only the attempts of this event.")
-@click.option("--status", type=click.Choice(["succeeded", "failed"]), default=None)
-@click.option("--order", default=None, help="created_at:ASC for oldest first.")
-@connection_options
-def webhook_endpoints_attempts(
-    endpoint_id: str,
-    paging: Paging,
-    event_id: str | None,
-    status: Any,
-    order: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List an endpoint's delivery attempts, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        page = pk.webhook_endpoints.attempts(
-            endpoint_id, **paging.params, event_id=event_id, status=status, order=order
-        )
-        show_page(page, ATTEMPT_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    webhook_endpoints,
+    "attempts",
+    "List an endpoint's delivery attempts, newest first.",
+    lambda pk: pk.webhook_endpoints.attempts,
+    ATTEMPT_COLUMNS,
+    click.option("--event-id", default=None, help="Only the attempts of this event."),
+    click.option("--status", type=click.Choice(["succeeded", "failed"]), default=None),
+    click.option("--order", default=None, help="created_at:ASC for oldest first."),
+    arguments=("endpoint_id",),
+)

@@ -8,17 +8,14 @@ import click
 
 from paymentkit.cli._common import (
     INVOICE_STATUSES,
-    Paging,
     amount_option,
     call,
     connection_options,
     given,
+    list_command,
     metadata_option,
-    paging_options,
     show,
-    show_page,
 )
-from paymentkit.sdk import PaymentKit
 
 # -- invoices ---------------------------------------------------------------------------------
 
@@ -38,39 +35,18 @@ def invoices() -> None:
     """Invoices: list, get, create, finalize, pay, mark-uncollectible, void."""
 
 
-@invoices.command("list")
-@paging_options
-@click.option("--customer-id", default=None)
-@click.option("--status", type=click.Choice(INVOICE_STATUSES), default=None)
-@click.option("--currency-id", default=None)
-@click.option("--subscription-id", default=None)
-@click.option("--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, id.")
-@connection_options
-def invoices_list(
-    paging: Paging,
-    customer_id: str | None,
-    status: Any,
-    currency_id: str | None,
-    subscription_id: str | None,
-    order: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    as_json: bool,
-) -> None:
-    """List invoices, newest first."""
-
-    def work(pk: PaymentKit) -> None:
-        result = pk.invoices.list(
-            **paging.params,
-            customer_id=customer_id,
-            status=status,
-            currency_id=currency_id,
-            subscription_id=subscription_id,
-            order=order,
-        )
-        show_page(result, INVOICE_COLUMNS, as_json, paging)
-
-    call(api_key, base_url, work)
+list_command(
+    invoices,
+    "list",
+    "List invoices, newest first.",
+    lambda pk: pk.invoices.list,
+    INVOICE_COLUMNS,
+    click.option("--customer-id", default=None),
+    click.option("--status", type=click.Choice(INVOICE_STATUSES), default=None),
+    click.option("--currency-id", default=None),
+    click.option("--subscription-id", default=None),
+    click.option("--order", default=None, help="FIELD:ASC|DESC; created_at, updated_at, id."),
+)
 
 
 @invoices.command("get")
