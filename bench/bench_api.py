@@ -287,6 +287,16 @@ def paymentkit_exe() -> str:
     return found
 
 
+def api_key(url: str) -> str:
+    """The secret of a new test-mode API key in the database at `url`, to call the server with."""
+    db = Database(url)
+    try:
+        _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
+    finally:
+        db.close()
+    return secret
+
+
 def get_json(url: str, secret: str | None, timeout: float = 5.0) -> tuple[int, object]:
     request = urllib.request.Request(url)
     if secret is not None:
@@ -578,11 +588,7 @@ def prepare(ws: Workspace, args: argparse.Namespace) -> tuple[str, Fixture, floa
     """Migrate, create a test-mode key, seed; returns (secret, fixture, seed seconds)."""
     with console.status("running migrations"):
         upgrade(ws.url)
-    db = Database(ws.url)
-    try:
-        _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
-    finally:
-        db.close()
+    secret = api_key(ws.url)
     fixture = Fixture(customers=args.customers, rng=random.Random(1))
     seconds = seed(ws.db_path, fixture)
     return secret, fixture, seconds

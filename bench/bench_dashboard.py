@@ -50,7 +50,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +62,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import datagen
-from bench.bench_api import BenchError, Server
-from bench.bench_scale import free_port, pct, run_import
+from bench.bench_api import BenchError, Server, api_key, free_port
+from bench.bench_scale import Target, pct, run_import, sample
 from paymentkit.server.db.engine import Database, Tx
 from paymentkit.server.db.migrate import upgrade
 from paymentkit.server.ids import new_id
-from paymentkit.server.keys import service as keys
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -92,48 +90,28 @@ HEAVY_UPDATES = 200
 # -- the database -------------------------------------------------------------------------------
 
 
-class Store:
+class Store(Target):
     """The database to measure: one loaded before (`existing`), a SQLite file (a temp one, or
-    the path of a `sqlite:///` URL, kept), or a fresh schema of a PostgreSQL database."""
+    the path of a `sqlite:///` URL, kept), or a fresh schema of a PostgreSQL database (dropped
+    unless `keep`). bench_scale's Target, plus the kept file and --keep."""
 
     def __init__(self, url: str | None, work: Path, existing: bool, keep: bool) -> None:
-        self.schema: str | None = None
-        self.base = url
         self.keep = keep or existing
-        if existing:
-            if url is None:
-                raise BenchError("--existing needs --database-url")
-            self.url = url
-            upgrade(self.url)  # migrations added since it was built
-            return
-        if url is None:
-            self.url = f"sqlite:///{work / 'dashboard.db'}"
-        elif url.startswith("sqlite"):
+        if existing and url is None:
+            raise BenchError("--existing needs --database-url")
+        given = existing  # the database at `url` itself, not a fresh one beside it
+        if not existing and url is not None and url.startswith("sqlite"):
             path = Path(url.removeprefix("sqlite:///"))
             if path.exists():
                 raise BenchError(f"{path} exists: pass --existing to measure it as it is")
-            self.url, self.keep = url, True
-        else:
-            import psycopg
-
-            self.schema = f"bench_dash_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f"CREATE SCHEMA {self.schema}")
-            sep = "&" if "?" in url else "?"
-            self.url = f"{url}{sep}options=-csearch_path%3D{self.schema}"
-        upgrade(self.url)
-
-    @property
-    def dialect(self) -> str:
-        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+            given, self.keep = True, True
+        super().__init__(url, work, "dash", existing=given)
+        if given:  # a new file made, or the migrations added since it was built
+            upgrade(self.url)
 
     def drop(self) -> None:
-        if self.keep or self.schema is None or self.base is None:
-            return
-        import psycopg
-
-        with psycopg.connect(self.base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
+        if not self.keep:
+            super().drop()
 
 
 def step(label: str, work: Callable[[], Any]) -> Any:
@@ -404,7 +382,7 @@ def build(store: Store, customers: int, seed_value: int, work: Path) -> None:
     console.print(f"generating {customers:,} customers …")
     datagen.write_jsonl(data, customers, seed_value)
     console.print(f"importing into {store.dialect} …")
-    summary = run_import(store, data)  # type: ignore[arg-type]
+    summary = run_import(store, data)
     data.unlink()
     console.print(f"  imported {summary['imported']:,} in {summary['wall']:.1f} s")
     db = Database(store.url)
@@ -507,10 +485,6 @@ def fixed(path: str) -> Path_:
 
 def one_of(paths: Sequence[str]) -> Path_:
     return lambda rng: rng.choice(paths)
-
-
-def sample(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    return [r[0] for r in db.run_sync(lambda tx: tx.all(sql, tuple(params)))]
 
 
 def plan(db: Database, endpoints: list[dict[str, Any]]) -> list[Call]:
@@ -624,49 +598,36 @@ def plan(db: Database, endpoints: list[dict[str, Any]]) -> list[Call]:
         "email:DESC",
     ):
         out.append(pair(f"order_{order}", f"order={order}", {"order": order}))
-    out += [
-        pair("late", "delinquent=true", {"delinquent": "true"}),
-        pair(
-            "late_deep",
-            f"delinquent=true cursor at depth {late_deep + 1:,}",
-            {"delinquent": "true", "starting_after": cursors["late"]},
-        ),
-    ]
-    for order in ("created_at:ASC", "updated_at:DESC", "name:ASC", "email:DESC"):
+    # delinquent=true, then =false: page 1, a cursor deep in it, four orders, and a cursor deep
+    # in one of those orders (the cursors "late" and "late_name", "good" and "good_email")
+    for key, value, depth, deep_order in (
+        ("late", "true", late_deep, "name:ASC"),
+        ("good", "false", deep, "email:DESC"),
+    ):
+        where = {"delinquent": value}
+        out += [
+            pair(key, f"delinquent={value}", where),
+            pair(
+                f"{key}_deep",
+                f"delinquent={value} cursor at depth {depth + 1:,}",
+                {**where, "starting_after": cursors[key]},
+            ),
+        ]
+        for order in ("created_at:ASC", "updated_at:DESC", "name:ASC", "email:DESC"):
+            out.append(
+                pair(
+                    f"{key}_{order}", f"delinquent={value}&order={order}", {**where, "order": order}
+                )
+            )
+        deep_key = f"{key}_{deep_order.partition(':')[0]}"
         out.append(
             pair(
-                f"late_{order}",
-                f"delinquent=true&order={order}",
-                {"delinquent": "true", "order": order},
+                f"{deep_key}_deep",
+                f"delinquent={value}&order={deep_order} cursor at {depth + 1:,}",
+                {**where, "order": deep_order, "starting_after": cursors[deep_key]},
             )
         )
     out += [
-        pair(
-            "late_name_deep",
-            f"delinquent=true&order=name:ASC cursor at {late_deep + 1:,}",
-            {"delinquent": "true", "order": "name:ASC", "starting_after": cursors["late_name"]},
-        ),
-        pair("good", "delinquent=false", {"delinquent": "false"}),
-        pair(
-            "good_deep",
-            f"delinquent=false cursor at depth {deep + 1:,}",
-            {"delinquent": "false", "starting_after": cursors["good"]},
-        ),
-    ]
-    for order in ("created_at:ASC", "updated_at:DESC", "name:ASC", "email:DESC"):
-        out.append(
-            pair(
-                f"good_{order}",
-                f"delinquent=false&order={order}",
-                {"delinquent": "false", "order": order},
-            )
-        )
-    out += [
-        pair(
-            "good_email_deep",
-            f"delinquent=false&order=email:DESC cursor at {deep + 1:,}",
-            {"delinquent": "false", "order": "email:DESC", "starting_after": cursors["good_email"]},
-        ),
         pair("gold", "metadata tier=gold", {"metadata": "tier=gold"}),
         pair(
             "gold_name",
@@ -1009,9 +970,9 @@ def main() -> int:
                 build(store, args.customers, args.seed, work)
                 if store.keep:
                     console.print(f"kept: --existing --database-url '{store.url}'")
+            secret = api_key(store.url)
             db = Database(store.url)
             try:
-                _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
                 endpoints = [
                     {"id": r[0]}
                     for r in db.run_sync(

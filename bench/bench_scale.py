@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +36,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import datagen
-from bench.bench_api import BenchError, Server, paymentkit_exe
+from bench.bench_api import BenchError, Server, api_key, free_port, paymentkit_exe
 from paymentkit.server.db.engine import Database
 from paymentkit.server.db.migrate import upgrade
-from paymentkit.server.keys import service as keys
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 
@@ -54,11 +53,11 @@ class Call:
 
 
 class Client:
-    """One keep-alive HTTP connection with the API key."""
+    """One keep-alive HTTP connection with the API key (bench_webhooks' writers use it too)."""
 
-    def __init__(self, base: str, secret: str) -> None:
+    def __init__(self, base: str, secret: str, timeout: float = 120) -> None:
         host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
         self.headers = {"Authorization": f"Bearer {secret}"}
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
@@ -78,6 +77,10 @@ class Client:
             raise BenchError(f"{method} {path} answered {status}: {raw[:300]!r}")
         return elapsed, json.loads(raw)
 
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """The JSON answer of a request that must succeed."""
+        return self.timed(method, path, body)[1]
+
 
 def measure(client: Client, call: Call, repeat: int, rng: random.Random) -> list[float]:
     n = max(5, int(repeat * call.repeat))
@@ -88,19 +91,20 @@ def measure(client: Client, call: Call, repeat: int, rng: random.Random) -> list
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-# -- database -----------------------------------------------------------------------------------
+# -- database (bench_dashboard and bench_webhooks use these too) --------------------------------
 
 
 class Target:
-    """A fresh database to load: a temp SQLite file, or a new schema in a PostgreSQL database."""
+    """A fresh database to load: a temp SQLite file, or a new schema in a PostgreSQL database
+    (`work / name.db`, schema `bench_{name}_…`, dropped by `drop`)."""
 
     def __init__(self, url: str | None, work: Path, name: str, existing: bool = False) -> None:
         self.schema: str | None = None
         self.base = url
-        if existing and url is not None:  # measure a database loaded before, as it is
+        if existing and url is not None:  # the database at `url` itself, as it is
             self.url = url
             return
         if url is None or url.startswith("sqlite"):
@@ -140,8 +144,9 @@ def run_import(target: Target, path: Path) -> dict[str, Any]:
     return summary
 
 
-def sample(db: Database, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    return [r[0] for r in db.run_sync(lambda tx: tx.all(sql, params))]
+def sample(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """The first column of the rows `sql` reads."""
+    return [r[0] for r in db.run_sync(lambda tx: tx.all(sql, tuple(params)))]
 
 
 # -- the calls ----------------------------------------------------------------------------------
@@ -359,22 +364,10 @@ def export_rate(client: Client, limit_rows: int) -> tuple[int, float]:
 
 
 def start(target: Target, port: int, log: Path) -> tuple[Server, Client]:
-    db = Database(target.url)
-    try:
-        _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
-    finally:
-        db.close()
+    secret = api_key(target.url)
     server = Server(target.url, port, 0, log)
     server.wait_ready()
     return server, Client(server.base, secret)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> int:

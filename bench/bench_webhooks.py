@@ -18,8 +18,6 @@ of the events written while the writers ran (target p99 < 1 s).
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import multiprocessing
 import os
 import statistics
@@ -28,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,10 +37,8 @@ from rich.console import Console
 from rich.table import Table
 from standardwebhooks import Webhook
 
-from bench.bench_api import BenchError, Server, free_port, paymentkit_exe
-from paymentkit.server.db.engine import Database
-from paymentkit.server.db.migrate import upgrade
-from paymentkit.server.keys import service as keys
+from bench.bench_api import BenchError, Server, api_key, free_port, paymentkit_exe
+from bench.bench_scale import Client, Target, pct
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -170,21 +165,6 @@ def _receive(conn: Any, count: Any) -> None:
             return
 
 
-class Client:
-    def __init__(self, base: str, secret: str) -> None:
-        host, port = base.removeprefix("http://").split(":")
-        self.conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        self.headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        self.conn.request(method, path, body=json.dumps(body or {}), headers=self.headers)
-        response = self.conn.getresponse()
-        raw = response.read()
-        if response.status >= 300:
-            raise BenchError(f"{method} {path} answered {response.status}: {raw[:300]!r}")
-        return json.loads(raw)
-
-
 class Writers:
     """N threads creating then updating customers until `stop`; counts committed writes."""
 
@@ -194,7 +174,9 @@ class Writers:
         self.lock = threading.Lock()
         self.errors: list[str] = []
         self.threads = [
-            threading.Thread(target=self._run, args=(Client(base, secret), i), daemon=True)
+            threading.Thread(
+                target=self._run, args=(Client(base, secret, timeout=60), i), daemon=True
+            )
             for i in range(n)
         ]
 
@@ -215,43 +197,18 @@ class Writers:
             return self.count
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def fresh_database(kind: str, work: Path, pg_url: str) -> tuple[str, str | None]:
-    """(url, schema to drop) of an empty, migrated database."""
-    work.mkdir(parents=True, exist_ok=True)
-    if kind == "sqlite":
-        url = f"sqlite:///{work / 'bench.db'}"
-        upgrade(url)
-        return url, None
-    import psycopg
-
-    schema = f"bench_hooks_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url)
-    return url, schema
-
-
 def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> dict[str, Any]:
     """One run: `serve` delivering itself, or (`separate`) `serve --no-deliver` beside a
     `paymentkit worker` process, both on CPU 0."""
-    url, schema = fresh_database(kind, work, args.postgres_url)
+    work.mkdir(parents=True, exist_ok=True)
+    target = Target(None if kind == "sqlite" else args.postgres_url, work, "hooks")
+    url = target.url
     receiver = ReceiverProcess()
     server = None
     worker: subprocess.Popen[bytes] | None = None
     env = {"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1", "PAYMENTKIT_DELIVER": "0" if separate else "1"}
     try:
-        db = Database(url)
-        try:
-            _, secret = db.run_sync(lambda tx: keys.create(tx, False, "bench"), write=True)
-        finally:
-            db.close()
+        secret = api_key(url)
         port = free_port()
         server = Server(url, port, 0, work / f"{kind}.log", env=env)
         server.wait_ready()
@@ -262,7 +219,7 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
                 stdout=subprocess.DEVNULL,
                 stderr=(work / f"{kind}-worker.log").open("wb"),
             )
-        setup = Client(server.base, secret)
+        setup = Client(server.base, secret, timeout=60)
         endpoint = setup.call(
             "POST", "/api/webhook-endpoints", {"url": receiver.url, "enabled_events": ["*"]}
         )
@@ -330,11 +287,7 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
         if server is not None:
             server.stop()
         receiver.stop()
-        if schema is not None:
-            import psycopg
-
-            with psycopg.connect(args.postgres_url, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        target.drop()
 
 
 def _postgres_reachable(url: str) -> str | None:
