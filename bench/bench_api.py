@@ -45,6 +45,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from paymentkit import __version__ as paymentkit_version
+from paymentkit.server.customers.repository import search_table
 from paymentkit.server.customers.rules import search_text
 from paymentkit.server.db.engine import Database
 from paymentkit.server.db.migrate import upgrade
@@ -179,8 +180,12 @@ def seed_customers(conn: sqlite3.Connection, fixture: Fixture, progress: Progres
             ids.append(cid)
         conn.executemany(_CUSTOMER_SQL, rows)
         progress.advance(task, len(rows))
-    # The write path keeps this counter; a bulk load has to do it itself.
+    # The write path keeps this counter and the search table; a bulk load has to do it itself.
     conn.execute("UPDATE customer_counts SET n = n + ? WHERE livemode = 0 AND shard = 0", (n,))
+    conn.execute(
+        f"INSERT INTO {search_table(False)} (rowid, search_text)"
+        " SELECT seq, search_text FROM customers WHERE livemode = 0"
+    )
     fixture.pools["customer"] = ids
 
 
