@@ -18,11 +18,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from paymentkit.server import component_sig, querystring
+from paymentkit.server.delivery.sender import request_url
 from paymentkit.webhooks import signed_headers
 
 log = logging.getLogger("paymentkit.delivery")
@@ -31,7 +31,7 @@ log = logging.getLogger("paymentkit.delivery")
 def component_headers(key: Ed25519PrivateKey, url: str, body: bytes, now: float) -> dict[str, str]:
     """The x-component-sig* headers for a POST of `body` to `url`; none when the URL's query is
     beyond what the qs parser reproduces (a receiver could not check them then anyway)."""
-    target = httpx.URL(url).raw_path.decode("ascii")  # what the request line will carry
+    target = request_url(url).raw_path_qs  # what the request line will carry
     path, _, query = target.partition("?")
     try:
         parsed_query: dict[str, Any] = querystring.parse(query)
