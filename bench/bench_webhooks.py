@@ -1,7 +1,7 @@
 """Webhook delivery under write load (issue 10, item 7).
 
 Run: ./run python bench/bench_webhooks.py [--seconds 30] [--writers 4] [--postgres-url URL]
-     [--only sqlite|postgresql]
+     [--only sqlite|postgresql] [--backlog 3000]
 
 For SQLite (a fresh temp file) and PostgreSQL (a fresh schema in PAYMENTKIT_TEST_POSTGRES_URL or
 --postgres-url, skipped with a message when it cannot be reached), two set-ups on CPU 0: one
@@ -12,7 +12,9 @@ create and update customers as fast as they can for `--seconds`; every committed
 event, delivered to one endpoint subscribed to `*`. Printed: write rate, delivery rate, the
 backlog (committed events not yet received) every two seconds, how long the backlog takes to
 reach zero after the writers stop (target ≤ 5 s), and the commit-to-delivery latency p50 / p99
-of the events written while the writers ran (target p99 < 1 s).
+of the events written while the writers ran (target p99 < 1 s). Then the capacity of one
+delivering process: `--backlog` events written with delivery off, drained by one `paymentkit
+worker` alone on CPU 0 — its deliveries/s and CPU time per delivery.
 """
 
 from __future__ import annotations
@@ -290,6 +292,73 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
         target.drop()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process `pid` has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_capacity(kind: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """What one delivering process can do on a core of its own: `--backlog` events written with
+    delivery off, then one `paymentkit worker` on CPU 0 (the idle server beside it) sends them
+    all; its rate from the first arrival to the last, and its CPU time per delivery."""
+    work.mkdir(parents=True, exist_ok=True)
+    target = Target(None if kind == "sqlite" else args.postgres_url, work, "capacity")
+    receiver = ReceiverProcess()
+    server = None
+    worker: subprocess.Popen[bytes] | None = None
+    env = {"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1", "PAYMENTKIT_DELIVER": "0"}
+    try:
+        secret = api_key(target.url)
+        server = Server(target.url, free_port(), 0, work / f"{kind}.log", env=env)
+        server.wait_ready()
+        setup = Client(server.base, secret, timeout=60)
+        endpoint = setup.call(
+            "POST", "/api/webhook-endpoints", {"url": receiver.url, "enabled_events": ["*"]}
+        )
+        receiver.set_secret(endpoint["secret"])
+        writers = Writers(server.base, secret, args.writers)
+        for t in writers.threads:
+            t.start()
+        while writers.committed() < args.backlog and not writers.errors:
+            time.sleep(0.05)
+        writers.stop.set()
+        for t in writers.threads:
+            t.join(60)
+        written = writers.committed()
+        worker = subprocess.Popen(
+            ["taskset", "-c", "0", paymentkit_exe(), "worker", "--database-url", target.url],
+            env={**os.environ, **env, "PAYMENTKIT_LOG_LEVEL": "warning"},
+            stdout=subprocess.DEVNULL,
+            stderr=(work / f"{kind}-worker.log").open("wb"),
+        )
+        deadline = time.monotonic() + 120
+        while receiver.received() == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        first, cpu_first = time.monotonic(), _cpu_seconds(worker.pid)
+        while receiver.received() < written and time.monotonic() < deadline:
+            time.sleep(0.005)
+        last, cpu_last = time.monotonic(), _cpu_seconds(worker.pid)
+        sent = receiver.received() - 1  # those after the first arrival
+        return {
+            "kind": kind,
+            "written": written,
+            "received": receiver.received(),
+            "rate": sent / (last - first) if last > first else float("nan"),
+            "cpu_ms": (cpu_last - cpu_first) / sent * 1000 if sent else float("nan"),
+            "errors": writers.errors,
+        }
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        if server is not None:
+            server.stop()
+        receiver.stop()
+        target.drop()
+
+
 def _postgres_reachable(url: str) -> str | None:
     try:
         import psycopg
@@ -308,10 +377,17 @@ def main() -> int:
         "--postgres-url", default=os.environ.get("PAYMENTKIT_TEST_POSTGRES_URL", DEFAULT_PG)
     )
     parser.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=3000,
+        help="events a worker alone drains in the capacity run (0: no capacity run)",
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
     kinds = [args.only] if args.only else ["sqlite", "postgresql"]
     results = []
+    capacities = []
     with tempfile.TemporaryDirectory(prefix="pk-hooks-") as tmp:
         for kind in kinds:
             if kind == "postgresql":
@@ -323,6 +399,9 @@ def main() -> int:
                 label = "serve --no-deliver + worker" if separate else "serve delivering"
                 console.print(f"{kind}, {label}: {args.writers} writers for {args.seconds:g} s …")
                 results.append(run_one(kind, args, Path(tmp) / f"{kind}-{separate}", separate))
+            if args.backlog > 0:
+                console.print(f"{kind}, capacity: one worker drains {args.backlog:,} events …")
+                capacities.append(run_capacity(kind, args, Path(tmp) / f"{kind}-capacity"))
     failures = 0
     table = Table(
         title=f"{args.writers} writers for {args.seconds:g} s, one `serve` worker delivering"
@@ -378,6 +457,13 @@ def main() -> int:
         )
         for e in r["errors"]:
             console.print(f"{r['kind']} writer error: {e}")
+    for c in capacities:
+        console.print(
+            f"{c['kind']} capacity: one `paymentkit worker` alone on CPU 0 sent"
+            f" {c['received']:,} of {c['written']:,} events at {c['rate']:,.0f}/s,"
+            f" {c['cpu_ms']:.2f} ms of its CPU per delivery"
+        )
+        failures += c["received"] != c["written"] or bool(c["errors"])
     return 1 if failures else 0
 
 
