@@ -9,13 +9,14 @@ case-insensitive prefix of the id (with or without `cus_`) or of the DID (with o
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paymentkit.server.customers import search_stats, service
-from paymentkit.server.customers.rules import fold
+from paymentkit.server.customers.rules import fold, search_words
 from paymentkit.server.db.engine import Database
 from tests.conftest import API
 
@@ -47,6 +48,23 @@ def sample(db: Database, livemode: bool = False) -> None:
     taken = db.run_sync(lambda tx: service.search_sample(tx, livemode, force=True))
     assert taken is not None
     db.run_sync(lambda tx: search_stats.store(tx, livemode, taken), write=True)
+
+
+def word_counts(db: Database) -> tuple[dict[tuple[bool, str], int], dict[tuple[bool, str], int]]:
+    """(the word counts the database keeps, the same counted from its live customers' text)."""
+
+    def read(tx: Any) -> tuple[list[Any], list[Any]]:
+        kept = tx.all(
+            "SELECT livemode, word, sum(n) FROM search_word_counts GROUP BY livemode, word"
+        )
+        texts = tx.all("SELECT livemode, search_text FROM customers WHERE deleted_at IS NULL")
+        return kept, texts
+
+    kept, texts = db.run_sync(read)
+    counted: Counter[tuple[bool, str]] = Counter()
+    for livemode, text in texts:
+        counted.update((bool(livemode), w) for w in search_words(text))
+    return {(bool(m), str(w)): int(n) for m, w, n in kept if n}, dict(counted)
 
 
 def matches(customer: dict[str, Any], query: str) -> bool:
@@ -127,3 +145,5 @@ def test_search_agrees_with_the_reference_after_any_writes(
             continue
         expected = {i for i, c in live.items() if matches(c, query)}
         assert found(api, query) == (expected, len(expected)), query
+    kept, counted = word_counts(db)  # the exact word counts followed every write
+    assert kept == counted

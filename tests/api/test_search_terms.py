@@ -245,3 +245,42 @@ def test_common_terms_still_count_past_ten_thousand_with_figures(api: API, db: D
     assert body["has_more"] is True and len(body["list"]) == 100
     body = found(api, "commonplace 99", limit=100)  # 99, 990-999, 9900-9999: 111
     assert (body["count"], body["count_is_exact"], body["has_more"]) == (111, True, True)
+
+
+def test_a_common_word_bounds_the_count_without_counting_and_follows_every_write(
+    api: API, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10,001 customers hold the word `zebulon`: a search for it, or for any beginning of it,
+    has more than 10,000 matches, known from the word counts without counting the matches;
+    deletes and renames take customers out of the word's count, and the count is exact again
+    once it is 10,000 or fewer."""
+
+    def bulk(tx: Any) -> None:
+        for i in range(10_001):
+            service.create(tx, False, CustomerInput(name=f"Zebulon {i}"))
+
+    db.run_sync(bulk, write=True)
+    sample(db)  # with figures (3+ letters) and without (1-2 letters) both take the bound
+    counted: list[str] = []
+    real = repository.paging.bounded_count
+
+    def bounded_count(tx: Any, sql: str, params: Any) -> Any:
+        counted.append(sql)
+        return real(tx, sql, params)
+
+    monkeypatch.setattr(repository.paging, "bounded_count", bounded_count)
+    for term in ("zebulon", "Zebu", "ze", "z", "bulo", "ulon", "on"):
+        body = found(api, term, limit=100)
+        assert (body["count"], body["count_is_exact"], body["has_more"]) == (10_001, False, True)
+        assert len(body["list"]) == 100 and all("Zebulon" in c["name"] for c in body["list"])
+    assert counted == []
+    assert found(api, "zebulon 9999")["count"] == 1  # not a word: counted, exactly
+    first = found(api, "zebulon", limit=2)["list"]
+    assert api.delete(f"/api/customers/{first[0]['id']}").status_code == 200
+    r = api.put(f"/api/customers/{first[1]['id']}", json={"name": "Zeb Ulon"})
+    assert r.status_code == 200, r.text
+    body = found(api, "zebulon", limit=100)
+    assert (body["count"], body["count_is_exact"], body["has_more"]) == (9_999, True, True)
+    assert counted  # counted now: no word proves more than 10,000
+    body = found(api, "zeb", limit=100)  # `zeb` is a word of the renamed one now
+    assert (body["count"], body["count_is_exact"]) == (10_000, True)

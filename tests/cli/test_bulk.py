@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from paymentkit.cli.main import main
 from paymentkit.server.customers import rules, search_stats
 from paymentkit.server.db.engine import Database
+from tests.api.test_search_properties import word_counts
 from tests.conftest import API
 
 ENV = "PAYMENTKIT_DATABASE_URL"
@@ -87,6 +88,10 @@ def content(customer: dict[str, Any]) -> dict[str, Any]:
 
 
 def counters_agree(db: Database, livemode: bool) -> tuple[int, int]:
+    """(the mode's count, its live customers counted); the word counts must agree with the
+    live customers' text too."""
+    kept, counted = word_counts(db)
+    assert kept == counted
     return db.run_sync(
         lambda tx: (
             int(

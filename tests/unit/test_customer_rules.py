@@ -4,6 +4,7 @@ countries, emails and phones (API.md, Customers: Validation and Update semantics
 from __future__ import annotations
 
 import string
+from collections import Counter
 from typing import Any
 
 import idna
@@ -538,3 +539,19 @@ def test_rare_trigrams_are_trigrams_of_the_term(term: str, docs: dict[str, int])
     assert 1 <= len(picks) <= rules.RARE_PICKS and len(set(picks)) == len(picks)
     assert all(p in term for p in picks)
     assert expected <= docs.get(picks[0], 0) == min(docs.get(g, 0) for g in rules.trigrams(term))
+
+
+def test_search_words_are_runs_of_three_to_64_letters() -> None:
+    text = rules.search_text("Zoë O'Neil-Smith Jr", "j.smith42@mail.example.org", "+15551234567")
+    assert rules.search_words(text) == {"zoë", "neil", "smith", "mail", "example", "org"}
+    assert rules.search_words("a" * 70) == {"a" * 64, "a" * 6}  # 64, then the rest
+    assert rules.search_words(rules.search_text("STRASSE straße", None, None)) == {"strasse"}
+
+
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_word_deltas_take_the_old_words_out_and_put_the_new_in(old: str, new: str) -> None:
+    counts = Counter(rules.search_words(old))
+    counts.update(rules.word_deltas(old, new))
+    assert +counts == Counter(rules.search_words(new))  # no word below zero, none left over
+    assert min(counts.values(), default=0) >= 0
+    assert all(word in new for word in rules.search_words(new))  # substrings of the text

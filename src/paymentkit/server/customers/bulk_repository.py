@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from paymentkit.server.customers import repository as repo
+from paymentkit.server.customers import rules
 from paymentkit.server.db import paging
 from paymentkit.server.db.engine import DatabaseURL, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
@@ -106,8 +107,8 @@ def _values(row: Staged) -> tuple[Any, ...]:
 def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int) -> set[str]:
     """Insert the rows whose DID no live customer of the mode has (nor an earlier row of the
     chunk) with all that `POST /api/customers` keeps beside them (customers/repository.py:
-    insert, replace_metadata): search text, metadata rows, the mode's count and each metadata
-    value's count. Returns the ids inserted. Rows are created in the order given, all at
+    insert, replace_metadata): search text and its words' counts, metadata rows, the mode's
+    count and each metadata value's count. Returns the ids inserted. Rows are created in the order given, all at
     `created_at`."""
     if not rows:
         return set()
@@ -129,6 +130,18 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
             " json_extract(value, '$[1]') FROM json_each(?)",
             (_json.encode(searchable).decode(),),
         )
+    # The counters in the order the server's writes lock them: the mode's count, the words',
+    # the metadata values' (repository.insert, then replace_metadata).
+    if seq_of:
+        tx.execute(
+            "UPDATE customer_counts SET n = n + ? WHERE livemode = ? AND shard = ?",
+            (len(seq_of), livemode, secrets.randbelow(COUNTER_SHARDS)),
+        )
+    words: Counter[str] = Counter()
+    for r in rows:
+        if r.id in seq_of:
+            words.update(rules.search_words(r.search_text))
+    repo.count_words(tx, livemode, words)
     metadata = [
         (seq_of[r.id], key, value)
         for r in rows
@@ -145,41 +158,22 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
                 ((seq, key, value, livemode, created_at) for seq, key, value in metadata),
             )
         _count_metadata(tx, livemode, Counter((key, value) for _, key, value in metadata))
-    if seq_of:
-        tx.execute(
-            "UPDATE customer_counts SET n = n + ? WHERE livemode = ? AND shard = ?",
-            (len(seq_of), livemode, secrets.randbelow(COUNTER_SHARDS)),
-        )
     return set(seq_of)
 
 
 def _count_metadata(tx: Tx, livemode: bool, counts: Counter[tuple[str, str]]) -> None:
     """Add the chunk's customers to the per-value counts of metadata filters
-    (repository.count_metadata), in one shard chosen at random and in (key, value) order, the
-    order the server's writes lock them in."""
-    shard = secrets.randbelow(COUNTER_SHARDS)
-    pairs = sorted(counts.items())
-    if tx.dialect == "sqlite":
-        tx.execute(
-            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
-            " SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ?,"
-            " json_extract(value, '$[2]') FROM json_each(?) WHERE true ORDER BY key "
-            + repo.METADATA_COUNT_CONFLICT,
-            (livemode, shard, _json.encode([(k, v, n) for (k, v), n in pairs]).decode()),
-        )
-    else:
-        tx.execute(
-            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
-            " SELECT ?, k, v, ?, n FROM unnest(?::text[], ?::text[], ?::bigint[])"
-            " WITH ORDINALITY AS t(k, v, n, i) ORDER BY i " + repo.METADATA_COUNT_CONFLICT,
-            (
-                livemode,
-                shard,
-                [k for (k, _), _ in pairs],
-                [v for (_, v), _ in pairs],
-                [n for _, n in pairs],
-            ),
-        )
+    (repository.count_metadata), in (key, value) order, the order the server's writes lock
+    them in."""
+    rows = [(k, v, n) for (k, v), n in sorted(counts.items())]
+    repo.add_counts(
+        tx,
+        "customer_metadata_counts",
+        ("key", "value"),
+        repo.METADATA_COUNT_CONFLICT,
+        livemode,
+        rows,
+    )
 
 
 def prepare_connection(tx: Tx) -> None:

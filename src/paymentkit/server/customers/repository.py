@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from paymentkit.server import errors
 from paymentkit.server.customers import rules, search_stats
@@ -152,7 +155,7 @@ def insert(tx: Tx, customer: NewCustomer) -> int:
     """Insert and return the new row's seq (for its metadata rows)."""
     seq = int(tx.scalar(_INSERT + " RETURNING seq", _insert_params(tx, customer)))
     _add_to_count(tx, customer.livemode, 1)
-    _index(tx, seq, customer.livemode, customer.search_text)
+    _reindex(tx, seq, customer.livemode, None, customer.search_text)
     return seq
 
 
@@ -165,7 +168,7 @@ def insert_unless_did_taken(tx: Tx, customer: NewCustomer) -> bool:
     if seq is None:
         return False
     _add_to_count(tx, customer.livemode, 1)
-    _index(tx, int(seq), customer.livemode, customer.search_text)
+    _reindex(tx, int(seq), customer.livemode, None, customer.search_text)
     return True
 
 
@@ -174,24 +177,79 @@ def search_table(livemode: bool) -> str:
     return "customers_search_live" if livemode else "customers_search_test"
 
 
-def _index(tx: Tx, seq: int, livemode: bool, text: str) -> None:
-    """Make a live customer findable by search. SQLite's FTS5 tables are kept here rather than
-    by triggers (migration 0006 says why); PostgreSQL's GIN index keeps itself."""
+def _reindex(tx: Tx, seq: int, livemode: bool, old: str | None, new: str | None) -> None:
+    """Keep search in step with a customer whose search_text, while live, goes from `old` to
+    `new` (None: not live before, or after): SQLite's FTS5 table (kept here rather than by
+    triggers, migration 0006 says why; PostgreSQL's GIN index keeps itself; a contentless FTS5
+    table deletes by the text indexed, which the caller read from the row) and, on both, the
+    counts of its words (rules.search_words)."""
     if tx.dialect == "sqlite":
         table = search_table(livemode)
-        tx.execute(f"INSERT INTO {table} (rowid, search_text) VALUES (?, ?)", (seq, text))
+        if old is not None:
+            tx.execute(
+                f"INSERT INTO {table} ({table}, rowid, search_text) VALUES ('delete', ?, ?)",
+                (seq, old),
+            )
+        if new is not None:
+            tx.execute(f"INSERT INTO {table} (rowid, search_text) VALUES (?, ?)", (seq, new))
+    count_words(tx, livemode, rules.word_deltas(old, new))
 
 
-def _unindex(tx: Tx, seq: int, livemode: bool) -> None:
-    """Take a customer out of search: a contentless FTS5 table deletes by the indexed text, so
-    it is read back from the row, never recomputed."""
+def _search_text(tx: Tx, seq: int) -> str:
+    return str(tx.scalar("SELECT search_text FROM customers WHERE seq = ?", (seq,)))
+
+
+_json = msgspec.json.Encoder()
+
+
+def _json_text(value: Any) -> str:
+    return _json.encode(value).decode()
+
+
+# How an insert into search_word_counts adds to a count that exists.
+WORD_COUNT_CONFLICT = (
+    "ON CONFLICT (livemode, word, shard) DO UPDATE SET n = search_word_counts.n + excluded.n"
+)
+
+
+def count_words(tx: Tx, livemode: bool, deltas: Counter[str]) -> None:
+    """Add each word's delta to its count (also bulk imports'), in one shard chosen at random
+    and in word order (the order every writer locks them in), as one statement."""
+    rows = sorted((word, n) for word, n in deltas.items() if n)
+    if rows:
+        add_counts(tx, "search_word_counts", ("word",), WORD_COUNT_CONFLICT, livemode, rows)
+
+
+def add_counts(
+    tx: Tx,
+    table: str,
+    keys: tuple[str, ...],
+    conflict: str,
+    livemode: bool,
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Add rows of (*key values, n) to the sharded counts of `table` (livemode, *keys, shard, n)
+    in one statement, in the order given, into one shard chosen at random so that concurrent
+    writers of a popular key do not all queue on one row."""
+    shard = secrets.randbelow(COUNTER_SHARDS)
+    columns = ", ".join(keys)
     if tx.dialect == "sqlite":
-        table = search_table(livemode)
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(keys)))
         tx.execute(
-            f"INSERT INTO {table} ({table}, rowid, search_text)"
-            " SELECT 'delete', seq, search_text FROM customers WHERE seq = ?",
-            (seq,),
+            f"INSERT INTO {table} (livemode, {columns}, shard, n) SELECT ?, {picks}, ?,"
+            f" json_extract(value, '$[{len(keys)}]') FROM json_each(?) WHERE true ORDER BY key "
+            + conflict,
+            (livemode, shard, _json_text(rows)),
         )
+        return
+    arrays = ", ".join("?::text[]" for _ in keys)
+    names = ", ".join(f"k{i}" for i in range(len(keys)))
+    tx.execute(
+        f"INSERT INTO {table} (livemode, {columns}, shard, n) SELECT ?, {names}, ?, n"
+        f" FROM unnest({arrays}, ?::bigint[]) WITH ORDINALITY AS t({names}, n, i) ORDER BY i "
+        + conflict,
+        (livemode, shard, *([r[i] for r in rows] for i in range(len(keys) + 1))),
+    )
 
 
 def _add_to_count(tx: Tx, livemode: bool, delta: int) -> None:
@@ -269,12 +327,11 @@ def update(tx: Tx, seq: int, livemode: bool, fields: dict[str, Any]) -> None:
     if "email" in fields:
         email = fields["email"]
         fields["email_lower"] = None if email is None else email.lower()
-    if "search_text" in fields:
-        _unindex(tx, seq, livemode)
+    old = _search_text(tx, seq) if "search_text" in fields else None
     assignments = ", ".join(f"{name} = ?" for name in fields)
     tx.execute(f"UPDATE customers SET {assignments} WHERE seq = ?", (*fields.values(), seq))
-    if "search_text" in fields:
-        _index(tx, seq, livemode, fields["search_text"])
+    if old is not None:
+        _reindex(tx, seq, livemode, old, fields["search_text"])
 
 
 def invoices_changed(tx: Tx, customer_id: str, status_changed: bool) -> None:
@@ -311,7 +368,7 @@ def invoices_changed(tx: Tx, customer_id: str, status_changed: bool) -> None:
 
 
 def soft_delete(tx: Tx, seq: int, livemode: bool, now: int) -> None:
-    _unindex(tx, seq, livemode)
+    _reindex(tx, seq, livemode, _search_text(tx, seq), None)
     tx.execute("UPDATE customers SET deleted_at = ?, updated_at = ? WHERE seq = ?", (now, now, seq))
     # The metadata rows only serve filters, and a deleted customer is in no list.
     count_metadata(tx, livemode, [(str(k), str(v)) for k, v in _metadata_of(tx, seq)], -1)
@@ -517,6 +574,43 @@ def _through_rare(tx: Tx, f: Filters, term: rules.SearchTerm, grams: list[str]) 
     return [(r[0],) for r in rows if r[1]]
 
 
+WORD_SCAN = 2000  # count rows a bound reads at most (a term may begin many words)
+
+
+def _word_bound(tx: Tx, livemode: bool, text: str) -> bool:
+    """Whether a word that holds the term (letters only) is held by more than EXACT_COUNT_MAX
+    live customers, each of whom matches the term: then so do more than that many, known
+    without counting them. The words that begin with the term are read in order from it
+    (WORD_SCAN count rows at most); those with the term further in, among the common words of
+    the last sample (search_stats). Both checked against the exact counts, in one statement."""
+    if not text.isalpha():
+        return False
+    if tx.dialect == "postgresql":
+        collate, contains = ' COLLATE "C"', "strpos(c.word, ?) > 0"
+    else:
+        collate, contains = "", "instr(c.word, ?) > 0"
+    found = tx.scalar(
+        "SELECT 1 FROM (SELECT word, n FROM search_word_counts WHERE livemode = ?"
+        f" AND word >= ?{collate} AND word < ?{collate} ORDER BY word LIMIT ?) w"
+        " GROUP BY word HAVING sum(n) > ?"
+        # each common word holding the term, then its count: a probe of the counts' key
+        f" UNION ALL SELECT 1 FROM search_common_words c WHERE c.livemode = ? AND {contains}"
+        " AND (SELECT sum(w.n) FROM search_word_counts w"
+        " WHERE w.livemode = c.livemode AND w.word = c.word) > ? LIMIT 1",
+        (
+            livemode,
+            text,
+            text + "\U0010ffff",
+            WORD_SCAN,
+            paging.EXACT_COUNT_MAX,
+            livemode,
+            text,
+            paging.EXACT_COUNT_MAX,
+        ),
+    )
+    return found is not None
+
+
 def _text_count(
     tx: Tx, f: Filters, term: rules.SearchTerm, text_sql: str, text_params: list[Any]
 ) -> tuple[list[Row] | None, int, bool]:
@@ -526,7 +620,8 @@ def _text_count(
     trigrams promise at most FEW candidates is read through them; one expected to match more
     than 10,000 is counted without being read; any other has up to 10,001 of its matches read,
     which counts them too. Without figures, the first FEW + 1 matches are read (most searches
-    match few), then counted up to 10,001 only when there are more."""
+    match few). What is still to count is known to exceed 10,000 without counting when a word
+    that begins with the term is that common (_word_bound), else counted up to 10,001."""
     rare = _rare(tx, f, term) if len(term.text) >= rules.TRIGRAM else None
     if rare is None:
         first = tx.all(f"{text_sql} LIMIT ?", (*text_params, FEW + 1))
@@ -543,6 +638,8 @@ def _text_count(
             if len(rows) <= paging.EXACT_COUNT_MAX:
                 return rows, len(rows), True
             return None, len(rows), False
+    if len(term.text) >= rules.TRIGRAM and _word_bound(tx, f.livemode, term.text):
+        return None, paging.EXACT_COUNT_MAX + 1, False  # (_search asked for shorter terms)
     count, exact = paging.bounded_count(tx, text_sql, text_params)
     if count <= FEW:  # fewer than the figures promised
         return tx.all(text_sql, text_params), count, exact
@@ -564,6 +661,11 @@ def _search(
     costs one pass over the table at most: its first query reads every match when there are
     few, and stops early when there are many."""
     created = _hint(tx, _ORDER_INDEX["created_at"])
+    if len(term.text) < rules.TRIGRAM and _word_bound(tx, f.livemode, term.text):
+        # More than 10,000 matches, known before reading any (a 1-2 letter term has no
+        # figures): the page is a walk of the created index.
+        rows, more = walk(created, where, params)
+        return _page(rows, more, paging.EXACT_COUNT_MAX + 1, False)
     (text_sql, text_params), *prefixes = _search_selects(tx, f, term)
     few, count, exact = _text_count(tx, f, term, text_sql, text_params)
     extra: set[int] = set()

@@ -196,6 +196,33 @@ def trigram_docs(texts: Iterable[str]) -> Counter[str]:
     return docs
 
 
+# The words of a search_text whose live customers are counted exactly (search_word_counts):
+# runs of letters, 3 to 64 of them (a longer run gives its first 64, then the rest). Each is a
+# substring of the text, so a customer holding a word that contains a term matches the term,
+# and a word held by more than 10,000 live customers proves a search for any part of its
+# beginning has more than 10,000 matches without counting them (repository._word_bound).
+WORD_MIN, WORD_MAX = 3, 64
+_WORD = re.compile(rf"[^\W\d_]{{{WORD_MIN},{WORD_MAX}}}")
+
+
+def search_words(text: str) -> set[str]:
+    """The distinct counted words of a search_text."""
+    return set(_WORD.findall(text))
+
+
+def word_deltas(old: str | None, new: str | None) -> Counter[str]:
+    """How each word's count changes when a live customer's search_text goes from `old` to `new`
+    (None: the customer is not live, before or after)."""
+    before = search_words(old or "")
+    after = search_words(new or "")
+    deltas: Counter[str] = Counter()
+    for word in after - before:
+        deltas[word] += 1
+    for word in before - after:
+        deltas[word] -= 1
+    return deltas
+
+
 RARE_PICKS = 3  # trigrams a search reads through, at most
 
 

@@ -11,6 +11,7 @@ worse trigrams, never a different answer. All SQL on the table is here.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ _SEEN_MIN = 2  # a trigram seen fewer times in the sample is not stored: it coun
 POPULATION = ""  # the trigram whose row holds the live customers counted at sampling
 STALE_SHARE = 0.2  # resample when the mode's live customers changed by more than this share
 MIN_POPULATION = 1_000  # below this, any search is cheap: the worker does not sample
+COMMON_WORD = 5_000  # a word estimated to be held by this many customers is stored as common
 
 
 def sampled_population(tx: Tx, livemode: bool) -> int | None:
@@ -101,7 +103,8 @@ def take(tx: Tx, livemode: bool, population: int) -> Sample:
 
 def store(tx: Tx, livemode: bool, sample: Sample) -> None:
     """Replace the mode's figures by the sample's estimates: how many of the mode's customers
-    hold each trigram, scaled from the share of the sample holding it."""
+    hold each trigram, scaled from the share of the sample holding it; and its common words,
+    those estimated to be held by COMMON_WORD customers or more (search_common_words)."""
     n = max(len(sample.texts), 1)
     whole = sample.population <= len(sample.texts)  # every live customer was read: exact
     rows = [
@@ -111,9 +114,18 @@ def store(tx: Tx, livemode: bool, sample: Sample) -> None:
     ]
     rows.append((livemode, POPULATION, sample.population))
     tx.execute("DELETE FROM search_trigrams WHERE livemode = ?", (livemode,))
+    words: Counter[str] = Counter()
+    for text in sample.texts:
+        words.update(rules.search_words(text))
+    common = [
+        (livemode, w) for w, seen in words.items() if seen * sample.population / n >= COMMON_WORD
+    ]
+    tx.execute("DELETE FROM search_common_words WHERE livemode = ?", (livemode,))
     if tx.dialect == "postgresql":
         tx.copy_rows("search_trigrams", ("livemode", "trigram", "docs"), rows)
+        tx.copy_rows("search_common_words", ("livemode", "word"), common)
     else:
         tx.executemany(
             "INSERT INTO search_trigrams (livemode, trigram, docs) VALUES (?, ?, ?)", rows
         )
+        tx.executemany("INSERT INTO search_common_words (livemode, word) VALUES (?, ?)", common)
