@@ -28,6 +28,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -199,33 +201,75 @@ class Writers:
             return self.count
 
 
+class Rig:
+    """A database, a `paymentkit serve` on CPU 0 with `env`, the receiver and one endpoint
+    subscribed to `*` pointing at it; `start_worker()` adds a `paymentkit worker` on CPU 0."""
+
+    def __init__(self, kind: str, args: argparse.Namespace, work: Path, env: dict[str, str]):
+        self.kind, self.work, self.env = kind, work, env
+        self.target = Target(None if kind == "sqlite" else args.postgres_url, work, "hooks")
+        self.receiver = ReceiverProcess()
+        self.server: Server | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.secret = ""
+        self.setup: Client | None = None
+
+    def start(self) -> None:
+        self.secret = api_key(self.target.url)
+        self.server = Server(
+            self.target.url, free_port(), 0, self.work / f"{self.kind}.log", env=self.env
+        )
+        self.server.wait_ready()
+        self.setup = Client(self.server.base, self.secret, timeout=60)
+        endpoint = self.setup.call(
+            "POST", "/api/webhook-endpoints", {"url": self.receiver.url, "enabled_events": ["*"]}
+        )
+        self.receiver.set_secret(endpoint["secret"])
+
+    @property
+    def base(self) -> str:
+        assert self.server is not None
+        return self.server.base
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        self.worker = subprocess.Popen(
+            ["taskset", "-c", "0", paymentkit_exe(), "worker", "--database-url", self.target.url],
+            env={**os.environ, **self.env, "PAYMENTKIT_LOG_LEVEL": "warning"},
+            stdout=subprocess.DEVNULL,
+            stderr=(self.work / f"{self.kind}-worker.log").open("wb"),
+        )
+        return self.worker
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            self.worker.wait(30)
+        if self.server is not None:
+            self.server.stop()
+        self.receiver.stop()
+        self.target.drop()
+
+
+@contextmanager
+def rig(kind: str, args: argparse.Namespace, work: Path, env: dict[str, str]) -> Iterator[Rig]:
+    work.mkdir(parents=True, exist_ok=True)
+    r = Rig(kind, args, work, env)
+    try:
+        r.start()
+        yield r
+    finally:
+        r.stop()
+
+
 def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> dict[str, Any]:
     """One run: `serve` delivering itself, or (`separate`) `serve --no-deliver` beside a
     `paymentkit worker` process, both on CPU 0."""
-    work.mkdir(parents=True, exist_ok=True)
-    target = Target(None if kind == "sqlite" else args.postgres_url, work, "hooks")
-    url = target.url
-    receiver = ReceiverProcess()
-    server = None
-    worker: subprocess.Popen[bytes] | None = None
     env = {"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1", "PAYMENTKIT_DELIVER": "0" if separate else "1"}
-    try:
-        secret = api_key(url)
-        port = free_port()
-        server = Server(url, port, 0, work / f"{kind}.log", env=env)
-        server.wait_ready()
+    with rig(kind, args, work, env) as r:
         if separate:
-            worker = subprocess.Popen(
-                ["taskset", "-c", "0", paymentkit_exe(), "worker", "--database-url", url],
-                env={**os.environ, **env, "PAYMENTKIT_LOG_LEVEL": "warning"},
-                stdout=subprocess.DEVNULL,
-                stderr=(work / f"{kind}-worker.log").open("wb"),
-            )
-        setup = Client(server.base, secret, timeout=60)
-        endpoint = setup.call(
-            "POST", "/api/webhook-endpoints", {"url": receiver.url, "enabled_events": ["*"]}
-        )
-        receiver.set_secret(endpoint["secret"])
+            r.start_worker()
+        receiver, setup = r.receiver, r.setup
+        assert setup is not None
         # Warm up: the delivery process is ready once one event made it through.
         setup.call("POST", "/api/customers", {"name": "warm-up"})
         ready_by = time.monotonic() + 60
@@ -234,7 +278,7 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
                 raise BenchError("no delivery within 60 s of the start")
             time.sleep(0.05)
         baseline = receiver.received()
-        writers = Writers(server.base, secret, args.writers)
+        writers = Writers(r.base, r.secret, args.writers)
         series: list[tuple[float, int, int]] = []  # (t, committed, received)
         start = time.monotonic()
         start_wall = time.time()
@@ -282,14 +326,6 @@ def run_one(kind: str, args: argparse.Namespace, work: Path, separate: bool) -> 
             "errors": writers.errors,
             "series": series,
         }
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(30)
-        if server is not None:
-            server.stop()
-        receiver.stop()
-        target.drop()
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -303,22 +339,10 @@ def run_capacity(kind: str, args: argparse.Namespace, work: Path) -> dict[str, A
     """What one delivering process can do on a core of its own: `--backlog` events written with
     delivery off, then one `paymentkit worker` on CPU 0 (the idle server beside it) sends them
     all; its rate from the first arrival to the last, and its CPU time per delivery."""
-    work.mkdir(parents=True, exist_ok=True)
-    target = Target(None if kind == "sqlite" else args.postgres_url, work, "capacity")
-    receiver = ReceiverProcess()
-    server = None
-    worker: subprocess.Popen[bytes] | None = None
     env = {"PAYMENTKIT_WEBHOOK_ALLOW_PRIVATE": "1", "PAYMENTKIT_DELIVER": "0"}
-    try:
-        secret = api_key(target.url)
-        server = Server(target.url, free_port(), 0, work / f"{kind}.log", env=env)
-        server.wait_ready()
-        setup = Client(server.base, secret, timeout=60)
-        endpoint = setup.call(
-            "POST", "/api/webhook-endpoints", {"url": receiver.url, "enabled_events": ["*"]}
-        )
-        receiver.set_secret(endpoint["secret"])
-        writers = Writers(server.base, secret, args.writers)
+    with rig(kind, args, work, env) as r:
+        receiver = r.receiver
+        writers = Writers(r.base, r.secret, args.writers)
         for t in writers.threads:
             t.start()
         while writers.committed() < args.backlog and not writers.errors:
@@ -327,12 +351,7 @@ def run_capacity(kind: str, args: argparse.Namespace, work: Path) -> dict[str, A
         for t in writers.threads:
             t.join(60)
         written = writers.committed()
-        worker = subprocess.Popen(
-            ["taskset", "-c", "0", paymentkit_exe(), "worker", "--database-url", target.url],
-            env={**os.environ, **env, "PAYMENTKIT_LOG_LEVEL": "warning"},
-            stdout=subprocess.DEVNULL,
-            stderr=(work / f"{kind}-worker.log").open("wb"),
-        )
+        worker = r.start_worker()
         deadline = time.monotonic() + 120
         while receiver.received() == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -349,14 +368,6 @@ def run_capacity(kind: str, args: argparse.Namespace, work: Path) -> dict[str, A
             "cpu_ms": (cpu_last - cpu_first) / sent * 1000 if sent else float("nan"),
             "errors": writers.errors,
         }
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(30)
-        if server is not None:
-            server.stop()
-        receiver.stop()
-        target.drop()
 
 
 def _postgres_reachable(url: str) -> str | None:
