@@ -108,8 +108,8 @@ def insert_chunk(tx: Tx, livemode: bool, rows: Sequence[Staged], created_at: int
     """Insert the rows whose DID no live customer of the mode has (nor an earlier row of the
     chunk) with all that `POST /api/customers` keeps beside them (customers/repository.py:
     insert, replace_metadata): search text and its words' counts, metadata rows, the mode's
-    count and each metadata value's count. Returns the ids inserted. Rows are created in the order given, all at
-    `created_at`."""
+    count and each metadata value's count. Returns the ids inserted. Rows are created in the
+    order given, all at `created_at`."""
     if not rows:
         return set()
     tx.execute(_STAGING[tx.dialect])

@@ -8,11 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from paymentkit.server import errors
 from paymentkit.server.customers import rules, search_stats
-from paymentkit.server.db import paging
+from paymentkit.server.db import codec, paging
 from paymentkit.server.db.engine import Row, Tx
 from paymentkit.server.db.schema import COUNTER_SHARDS
 
@@ -199,13 +197,6 @@ def _search_text(tx: Tx, seq: int) -> str:
     return str(tx.scalar("SELECT search_text FROM customers WHERE seq = ?", (seq,)))
 
 
-_json = msgspec.json.Encoder()
-
-
-def _json_text(value: Any) -> str:
-    return _json.encode(value).decode()
-
-
 # How an insert into search_word_counts adds to a count that exists.
 WORD_COUNT_CONFLICT = (
     "ON CONFLICT (livemode, word, shard) DO UPDATE SET n = search_word_counts.n + excluded.n"
@@ -239,7 +230,7 @@ def add_counts(
             f"INSERT INTO {table} (livemode, {columns}, shard, n) SELECT ?, {picks}, ?,"
             f" json_extract(value, '$[{len(keys)}]') FROM json_each(?) WHERE true ORDER BY key "
             + conflict,
-            (livemode, shard, _json_text(rows)),
+            (livemode, shard, codec.to_text(rows)),
         )
         return
     arrays = ", ".join("?::text[]" for _ in keys)
@@ -300,14 +291,17 @@ METADATA_COUNT_CONFLICT = (
 
 
 def count_metadata(tx: Tx, livemode: bool, pairs: Iterable[tuple[str, str]], delta: int) -> None:
-    """Add `delta` customers to each (key, value) count, in one shard chosen at random so that
-    concurrent writers of a popular value do not all queue on one row."""
-    shard = secrets.randbelow(COUNTER_SHARDS)
-    for key, value in pairs:
-        tx.execute(
-            "INSERT INTO customer_metadata_counts (livemode, key, value, shard, n)"
-            " VALUES (?, ?, ?, ?, ?) " + METADATA_COUNT_CONFLICT,
-            (livemode, key, value, shard, delta),
+    """Add `delta` customers to each (key, value) count (add_counts: one statement, one shard
+    chosen at random, in (key, value) order)."""
+    rows = [(key, value, delta) for key, value in sorted(pairs)]
+    if rows:
+        add_counts(
+            tx,
+            "customer_metadata_counts",
+            ("key", "value"),
+            METADATA_COUNT_CONFLICT,
+            livemode,
+            rows,
         )
 
 

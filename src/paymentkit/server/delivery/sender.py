@@ -152,14 +152,14 @@ class Sender:
             )
         return self._session
 
-    async def post(self, url: str | URL, body: bytes, headers: Mapping[str, str]) -> Outcome:
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         began = time.perf_counter()
 
         def took() -> int:
             return round((time.perf_counter() - began) * 1000)
 
         try:
-            target = url if isinstance(url, URL) else request_url(url)
+            target = request_url(url)
             reason = literal_refusal(target.raw_host or "", self.allow_private)
             if reason is not None:
                 return Outcome(None, None, took(), f"connection failed: {Refused(reason)}")
