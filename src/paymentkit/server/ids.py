@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 
@@ -30,7 +31,23 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_MS_PER_DAY = 86_400_000
+_HOUR_MINUTE = tuple(f"T{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
+_SECOND = tuple(f"{n:02d}." for n in range(60))
+_MILLIS = tuple(f"{n:03d}Z" for n in range(1000))
+
+
 def iso_ms(ms: int) -> str:
-    """`2023-10-27T10:00:00.000Z` for an integer millisecond timestamp."""
-    seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    """`2023-10-27T10:00:00.000Z` for an integer millisecond timestamp. The date comes from the
+    C library once per day seen, the time of day from tables: a list page renders 40 of these,
+    and strftime for each was a third of a 20-customer page's Python time."""
+    day, in_day = divmod(ms, _MS_PER_DAY)
+    seconds, millis = divmod(in_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    return _date(day) + _HOUR_MINUTE[minutes] + _SECOND[second] + _MILLIS[millis]
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(day: int) -> str:
+    """`2023-10-27` for a day number since the epoch."""
+    return time.strftime("%Y-%m-%d", time.gmtime(day * 86_400))
