@@ -560,14 +560,17 @@ def _through_rare(tx: Tx, f: Filters, term: rules.SearchTerm, grams: list[str]) 
     if tx.dialect == "sqlite":
         table = search_table(f.livemode)
         match = " AND ".join(_quoted(g) for g in grams)
-        found = tx.all(f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?", (match, FEW + 1))
-        if len(found) > FEW:
-            return None
-        member, seqs = tx.member_of("seq", [int(r[0]) for r in found])
-        return tx.all(
-            f"SELECT seq FROM customers WHERE {member} AND {live} AND instr(search_text, ?) > 0",
-            (seqs, f.livemode, term.text),
+        # The candidates' rows, each with whether it holds the whole term (an index holds only
+        # live customers' text), in one statement: read back and sent in again as a list of
+        # seqs they cost a third more.
+        rows = tx.all(
+            f"SELECT seq, instr(search_text, ?) > 0 FROM customers WHERE seq IN"
+            f" (SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?) AND {live}",
+            (term.text, match, FEW + 1, f.livemode),
         )
+        if len(rows) > FEW:
+            return None
+        return [(r[0],) for r in rows if r[1]]
     # The usable trigrams are letters and digits: nothing in them is special to LIKE. The GIN
     # index ANDs their posting lists; strpos checks the term on each candidate it fetched.
     likes = " AND ".join("search_text LIKE ?" for _ in grams)
