@@ -41,6 +41,7 @@ from paymentkit.server.db.engine import Database
 from paymentkit.server.db.migrate import upgrade
 
 console = Console(width=None if sys.stdout.isatty() else 140)
+IMPORT_SECONDS_PER_MILLION = 60.0  # issue 8's import target on SQLite
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,16 @@ def sample(db: Database, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     return [r[0] for r in db.run_sync(lambda tx: tx.all(sql, tuple(params)))]
 
 
+def at_depth(db: Database, sql: str, params: Sequence[Any], offset: int) -> str:
+    """The id `sql` (ending in `LIMIT 1 OFFSET ?`) finds at `offset`, or nearer the start when
+    fewer rows match (a run with --customers below 1M has no page 2,500 of every list)."""
+    while True:
+        found = sample(db, sql, (*params, offset))
+        if found or offset == 0:
+            return str(found[0]) if found else ""
+        offset //= 2
+
+
 # -- the calls ----------------------------------------------------------------------------------
 
 
@@ -164,13 +175,12 @@ def calls(db: Database) -> list[Call]:
     phones = [r[2] for r in rows]
 
     def newest(offset: int) -> str:
-        return str(
-            sample(
-                db,
-                "SELECT id FROM customers WHERE livemode = ? AND deleted_at IS NULL"
-                " ORDER BY created_at DESC, seq DESC LIMIT 1 OFFSET ?",
-                (False, offset),
-            )[0]
+        return at_depth(
+            db,
+            "SELECT id FROM customers WHERE livemode = ? AND deleted_at IS NULL"
+            " ORDER BY created_at DESC, seq DESC LIMIT 1 OFFSET ?",
+            (False,),
+            offset,
         )
 
     def gold(offset: int, order: str) -> str:
@@ -180,27 +190,25 @@ def calls(db: Database) -> list[Call]:
         collate = (
             ' COLLATE "C"' if db.dialect == "postgresql" and field in ("name", "email") else ""
         )
-        return str(
-            sample(
-                db,
-                "SELECT c.id FROM customers c JOIN customer_metadata m ON m.customer_seq = c.seq"
-                " AND m.key = 'tier' AND m.value = 'gold' WHERE c.livemode = ? AND c.deleted_at"
-                f" IS NULL ORDER BY c.{column}{collate} {direction}{nulls}, c.seq {direction}"
-                " LIMIT 1 OFFSET ?",
-                (False, offset),
-            )[0]
+        return at_depth(
+            db,
+            "SELECT c.id FROM customers c JOIN customer_metadata m ON m.customer_seq = c.seq"
+            " AND m.key = 'tier' AND m.value = 'gold' WHERE c.livemode = ? AND c.deleted_at"
+            f" IS NULL ORDER BY c.{column}{collate} {direction}{nulls}, c.seq {direction}"
+            " LIMIT 1 OFFSET ?",
+            (False,),
+            offset,
         )
 
     depth = {d: newest(d * 20 - 1) for d in (1, 2500, 50000)}
     contains = "instr" if db.dialect == "sqlite" else "strpos"
-    son_deep = str(
-        sample(
-            db,
-            "SELECT id FROM customers WHERE livemode = ? AND deleted_at IS NULL AND"
-            f" {contains}(search_text, 'son') > 0 ORDER BY created_at DESC, seq DESC"
-            " LIMIT 1 OFFSET ?",
-            (False, 2500 * 20 - 1),
-        )[0]
+    son_deep = at_depth(
+        db,
+        "SELECT id FROM customers WHERE livemode = ? AND deleted_at IS NULL AND"
+        f" {contains}(search_text, 'son') > 0 ORDER BY created_at DESC, seq DESC"
+        " LIMIT 1 OFFSET ?",
+        (False,),
+        2500 * 20 - 1,
     )
     total = int(sample(db, "SELECT sum(n) FROM customer_counts WHERE livemode = ?", (False,))[0])
     last_page = max(1, min(50000, (total + 19) // 20))
@@ -453,15 +461,26 @@ def main() -> int:
             verdict,
         )
     console.print(table)
-    rate = summary["imported"] / summary["wall"]
-    console.print(
-        f"import: {summary['imported']:,} imported, {summary['duplicates']} duplicates, "
-        f"{summary['failed']} failed in {summary['wall']:.1f} s ({rate:,.0f} rows/s)"
-    )
-    console.print(
-        f"export (GET /api/customers/export): {lines:,} lines in {seconds:.1f} s"
-        f" ({lines / seconds:,.0f} rows/s)"
-    )
+    if args.existing:
+        console.print("import and export: not measured (--existing reads only)")
+    else:
+        # Issue 8: 1,000,000 in under a minute on SQLite, close to that on PostgreSQL (printed,
+        # not judged); judged at a million or more (a small import is mostly start-up).
+        rate = summary["imported"] / summary["wall"]
+        limit = IMPORT_SECONDS_PER_MILLION * args.customers / 1_000_000
+        verdict = ""
+        if big.dialect == "sqlite" and args.customers >= 1_000_000:
+            ok = summary["wall"] <= limit
+            failures += not ok
+            verdict = f"; target ≤ {limit:.0f} s: {'PASS' if ok else 'FAIL'}"
+        console.print(
+            f"import: {summary['imported']:,} imported, {summary['duplicates']} duplicates, "
+            f"{summary['failed']} failed in {summary['wall']:.1f} s ({rate:,.0f} rows/s){verdict}"
+        )
+        console.print(
+            f"export (GET /api/customers/export): {lines:,} lines in {seconds:.1f} s"
+            f" ({lines / seconds:,.0f} rows/s)"
+        )
     for op in big_writes:
         ratio = big_writes[op] / small_writes[op]
         ok = ratio <= 1.5
