@@ -420,9 +420,14 @@ _LATE_INDEX = {
     "name": "ix_customers_late_name",
     "email_lower": "ix_customers_late_email",
 }
+# A metadata filter on one customer's row: its value for the key (the primary key holds at most
+# one) is the filter's. As a scalar subquery, not EXISTS: PostgreSQL turned EXISTS into a
+# semi-join and weighed every join order and index of both tables for it, 0.21 ms of planning
+# for a filtered page against 0.09 ms (and 0.16 of 0.20 ms for a cursor's lookup). Either way a
+# row costs one probe of the primary key; which rows are read is the caller's plan.
 _METADATA = (
-    "EXISTS (SELECT 1 FROM customer_metadata m WHERE m.customer_seq = customers.seq"
-    " AND m.key = ? AND m.value = ?)"
+    "(SELECT m.value FROM customer_metadata m WHERE m.customer_seq = customers.seq"
+    " AND m.key = ?) = ?"
 )
 
 
