@@ -123,6 +123,18 @@ def test_the_engine_bounds_a_long_statement_on_both_databases(database_url: str)
         db.close()
 
 
+@pytest.mark.postgres
+def test_postgresql_connections_compile_nothing_just_in_time(pg_url: str) -> None:
+    """JIT compiles a statement the planner costs high for tens of milliseconds; every statement
+    here is short or bounded, so the pool's connections run without it."""
+    db = Database(pg_url)
+    try:
+        setting = anyio.run(lambda: db.transaction(lambda tx: tx.scalar("SHOW jit")))
+        assert setting == "off"
+    finally:
+        db.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
