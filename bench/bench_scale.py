@@ -348,23 +348,34 @@ def calls(db: Database) -> list[Call]:
     return out
 
 
-def writes(client: Client, repeat: int) -> dict[str, float]:
-    """p50 of create, update and delete (each on a customer of its own)."""
-    made: list[str] = []
-    created: list[float] = []
+def writes(clients: Sequence[Client], repeat: int) -> list[dict[str, float]]:
+    """p50 of create, update and delete (each on a customer of its own) for each client, the
+    clients' requests interleaved one by one: the machine's drift (an fsync's latency is most
+    of a write's) falls on both databases alike instead of on whichever was measured later."""
+    made: list[list[str]] = [[] for _ in clients]
+    times: list[dict[str, list[float]]] = [
+        {"create": [], "update": [], "delete": []} for _ in clients
+    ]
     for i in range(repeat):
-        body = {"name": f"Bench {i}", "email": f"bench.{uuid.uuid4().hex}@example.com"}
-        body["metadata"] = {"tier": "gold"}
-        ms, customer = client.timed("POST", "/api/customers", body)
-        created.append(ms)
-        made.append(customer["id"])
-    updated = [client.timed("PUT", f"/api/customers/{c}", {"name": "Renamed"})[0] for c in made]
-    deleted = [client.timed("DELETE", f"/api/customers/{c}")[0] for c in made]
-    return {
-        "create": statistics.median(created),
-        "update": statistics.median(updated),
-        "delete": statistics.median(deleted),
-    }
+        for n, client in enumerate(clients):
+            body: dict[str, Any] = {
+                "name": f"Bench {i}",
+                "email": f"bench.{uuid.uuid4().hex}@example.com",
+                "metadata": {"tier": "gold"},
+            }
+            ms, customer = client.timed("POST", "/api/customers", body)
+            times[n]["create"].append(ms)
+            made[n].append(customer["id"])
+    changes: tuple[tuple[str, str, Any], ...] = (
+        ("update", "PUT", {"name": "Renamed"}),
+        ("delete", "DELETE", None),
+    )
+    for op, method, change in changes:
+        for i in range(repeat):
+            for n, client in enumerate(clients):
+                ms = client.timed(method, f"/api/customers/{made[n][i]}", change)[0]
+                times[n][op].append(ms)
+    return [{op: statistics.median(values) for op, values in t.items()} for t in times]
 
 
 def export_rate(client: Client, limit_rows: int) -> tuple[int, float]:
@@ -434,10 +445,9 @@ def main() -> int:
                 results[call.key] = measure(client, call, args.repeat, rng)
             if small is not None:  # --existing measures reads only: it changes nothing
                 lines, seconds = export_rate(client, args.customers)
-                big_writes = writes(client, max(20, args.repeat // 4))
                 small_server, small_client = start(small, free_port(), work / "small.log")
                 servers.append(small_server)
-                small_writes = writes(small_client, max(20, args.repeat // 4))
+                big_writes, small_writes = writes([client, small_client], max(50, args.repeat // 2))
         finally:
             for s in servers:
                 s.stop()
