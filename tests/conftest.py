@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,20 @@ os.environ.setdefault("PAYMENTKIT_SECRET_KEY", Fernet.generate_key().decode())
 # Tests make requests faster than a key's rate limit allows; the limit's own tests set one.
 os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_LIVE", "0")
 os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_TEST", "0")
+
+
+WAIT = 30.0  # seconds a condition may take before the test fails (never a measured duration)
+
+
+def wait_until(condition: Callable[[], Any], what: str) -> Any:
+    """The first truthy value of `condition`, polled every 50 ms; the test fails after WAIT."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"not within {WAIT}s: {what}")
 
 
 def _pg_unavailable_reason() -> str | None:

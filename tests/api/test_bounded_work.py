@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,9 +25,8 @@ from paymentkit.server import errors
 from paymentkit.server.app import create_app
 from paymentkit.server.config import Settings
 from paymentkit.server.db.engine import Database
-from tests.conftest import _truncate_postgres, app_on, make_key
+from tests.conftest import WAIT, _truncate_postgres, app_on, make_key, wait_until
 
-WAIT = 30.0  # seconds a condition may take before the test fails (never a measured duration)
 SLOW_SQL = (
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000)"
     " SELECT count(*) FROM n"
@@ -57,16 +55,6 @@ def backends(url: str, name: str) -> list[tuple[int, str, str | None]]:
             [name],
         ).fetchall()
     return [(int(pid), str(state), wait) for pid, state, wait in rows]
-
-
-def wait_until(condition: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"not within {WAIT}s: {what}")
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from paymentkit import PaymentKit
 from paymentkit.webhooks import WebhookVerificationError, verify
 from tests.cli.receiver import Receiver
 from tests.cli.test_serve import Start, the_printed_key
+from tests.conftest import wait_until
 
 
 def test_deliveries_verify_with_the_endpoints_secret_before_and_after_a_rotation(
@@ -55,13 +55,12 @@ def test_deliveries_verify_with_the_endpoints_secret_before_and_after_a_rotation
                 (created.headers["webhook-id"], "succeeded", 204),
                 (updated.headers["webhook-id"], "succeeded", 204),
             }
-            deadline = time.monotonic() + 30
-            while True:
-                attempts = list(pk.webhook_endpoints.attempts(endpoint.id).auto_paging_iter())
-                found = {(a.event_id, a.status, a.response_status) for a in attempts}
-                if found == expected or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            assert found == expected
+
+            def recorded() -> set[tuple[str, str, int | None]]:
+                attempts = pk.webhook_endpoints.attempts(endpoint.id).auto_paging_iter()
+                return {(a.event_id, a.status, a.response_status) for a in attempts}
+
+            wait_until(lambda: recorded() == expected, "both attempts recorded")
+            assert recorded() == expected
     finally:
         receiver.close()
