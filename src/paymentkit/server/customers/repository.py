@@ -250,10 +250,11 @@ def _add_to_count(tx: Tx, livemode: bool, delta: int) -> None:
     )
 
 
+_LIVE_COUNT = "SELECT coalesce(sum(n), 0) FROM customer_counts WHERE livemode = ?"
+
+
 def live_count(tx: Tx, livemode: bool) -> int:
-    return int(
-        tx.scalar("SELECT coalesce(sum(n), 0) FROM customer_counts WHERE livemode = ?", (livemode,))
-    )
+    return int(tx.scalar(_LIVE_COUNT, (livemode,)))
 
 
 def replace_metadata(
@@ -318,11 +319,7 @@ def metadata_count(tx: Tx, livemode: bool, key: str, value: str) -> int:
 def metadata_and_live_count(tx: Tx, livemode: bool, key: str, value: str) -> tuple[int, int]:
     """(metadata_count, live_count) in one statement: on PostgreSQL a round trip is about as
     costly as either read."""
-    row = tx.one(
-        f"SELECT ({_METADATA_COUNT}), (SELECT coalesce(sum(n), 0) FROM customer_counts"
-        " WHERE livemode = ?)",
-        (livemode, key, value, livemode),
-    )
+    row = tx.one(f"SELECT ({_METADATA_COUNT}), ({_LIVE_COUNT})", (livemode, key, value, livemode))
     assert row is not None
     return int(row[0]), int(row[1])
 
