@@ -488,12 +488,12 @@ def _live_total(tx: Tx) -> int:
 
 def _tidy(db: Database, livemode: bool, *, grew: bool) -> None:
     """After an import that grew the tables by a tenth or more: fresh planner statistics (and on
-    PostgreSQL the visibility map), then a new sample of the mode's search trigrams (also taken when stale
-    after a smaller import). Statistics come first: planned with those of the empty table,
-    PostgreSQL read the sample's 12,500 random seqs by scanning the table (38 s at 1M, 0.1 s
-    after ANALYZE). The SQLite search index is left to FTS5's own incremental merging, as after
-    any write: merging it into one b-tree cost 14-26 s at 1M customers and searches were no
-    faster for it."""
+    PostgreSQL the visibility map), then a new sample of the mode's search trigrams (also taken
+    when stale after a smaller import). Statistics come first: planned with those of the empty
+    table, PostgreSQL read the sample's 12,500 random seqs by scanning the table (38 s at 1M,
+    0.1 s after ANALYZE). The SQLite search index is left to FTS5's own incremental merging, as
+    after any write: merging it into one b-tree cost 14-26 s at 1M customers and searches were
+    no faster for it."""
     if grew and db.dialect == "postgresql":
         bulk_repo.vacuum_analyze(db.url)
     elif grew:
