@@ -282,9 +282,10 @@ def walk(
                 offset = max(0, offset - int(skipped))
                 continue
             offset = 0
-        elif sort and unique_id:
-            # Few rows, sorted: only their keys go through the sort, then the page's rows are
-            # read (sorting 209 whole customers for a page of 21: 0.77 ms on SQLite, 0.46 ms so).
+        elif sort and unique_id and tx.dialect == "sqlite":
+            # Few rows, sorted: on SQLite only their keys go through the sort, then the page's
+            # rows are read (sorting 209 whole customers for a page of 21: 0.77 ms, 0.46 ms so).
+            # PostgreSQL was slower so (200 matches at 1M: 1.95 ms against 1.62 ms).
             found = tx.all(
                 f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM"
                 f" {source} WHERE {clause} ORDER BY {order} LIMIT ?) ORDER BY {order}",
