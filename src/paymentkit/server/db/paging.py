@@ -264,33 +264,28 @@ def walk(
             tx, columns, table, source, where, params, keys, request, total, id_column
         )
     order = order_sql(tx, keys, reverse, sort=sort, segmented=True)
+    # Only the keys go through the sort, then the page's rows are read: for a numbered page, and
+    # on SQLite for few rows sorted (209 whole customers sorted for a page of 21: 0.77 ms, this
+    # way 0.46 ms; on PostgreSQL this way was slower, 1.95 ms against 1.62 ms for 200 at 1M).
+    keys_first = sort and unique_id and tx.dialect == "sqlite"
     rows: list[Row] = []
     for condition, extra in segments(tx, keys, cursor_values, reverse):
         clause = " AND ".join([*where, condition])
         limit = want - len(rows)
-        if offset:
+        if offset or keys_first:
             again, again_params = ("", ()) if unique_id else (f" AND {clause}", (*params, *extra))
             found = tx.all(
                 f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM {source}"
                 f" WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?){again} ORDER BY {order}",
                 (*params, *extra, limit, offset, *again_params),
             )
-            if not found:  # the whole segment lies before the page: skip it
+            if offset and not found:  # the whole segment lies before the page: skip it
                 skipped = tx.scalar(
                     f"SELECT count(*) FROM {source} WHERE {clause}", (*params, *extra)
                 )
                 offset = max(0, offset - int(skipped))
                 continue
             offset = 0
-        elif sort and unique_id and tx.dialect == "sqlite":
-            # Few rows, sorted: on SQLite only their keys go through the sort, then the page's
-            # rows are read (sorting 209 whole customers for a page of 21: 0.77 ms, 0.46 ms so).
-            # PostgreSQL was slower so (200 matches at 1M: 1.95 ms against 1.62 ms).
-            found = tx.all(
-                f"SELECT {columns} FROM {table} WHERE {id_column} IN (SELECT {id_column} FROM"
-                f" {source} WHERE {clause} ORDER BY {order} LIMIT ?) ORDER BY {order}",
-                (*params, *extra, limit),
-            )
         else:
             found = tx.all(
                 f"SELECT {columns} FROM {source} WHERE {clause} ORDER BY {order} LIMIT ?",
