@@ -504,6 +504,32 @@ def test_rare_trigrams_pick_the_rarest_and_then_ones_that_do_not_overlap() -> No
     assert expected == pytest.approx(6_000 * (9_000 / 1e6) * (50_000 / 1e6))
 
 
+def test_rare_trigrams_are_taken_from_different_words_first() -> None:
+    # jes 0, sic 3 (both in `jessica`), a.a 6 (across the dot), lle 9 (in `alle`)
+    term = "jessica.alle"
+    docs = {g: 40_000 for g in rules.trigrams(term)} | {"jes": 5_000, "sic": 6_000, "a.a": 7_000}
+    picks, expected = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
+    # sic is rarer than a.a but lies in jes's word, and holds no one jes does not; lle is the
+    # first of `alle` apart from a.a (all overlaps it)
+    assert picks == ["jes", "a.a", "lle"]
+    assert expected == pytest.approx(5_000 * (7_000 / 1e6) * (40_000 / 1e6))
+
+
+def test_a_word_already_picked_gives_the_next_pick_when_no_other_word_can() -> None:
+    term = "abcdefghi"  # one word: abc 0, def 3 and ghi 6 are the trigrams apart
+    docs = {g: 900 for g in rules.trigrams(term)} | {"def": 10, "ghi": 20, "abc": 30}
+    picks, _ = rules.rare_trigrams(term, docs, 1_000, everything) or ([], 0.0)
+    assert picks == ["def", "ghi", "abc"]
+
+
+def test_the_digits_of_a_number_are_not_a_word() -> None:
+    # 242 0, 271 3: one number, whose digits do not go together as a name's letters do
+    term = "242271@ex"
+    docs = {g: 50_000 for g in rules.trigrams(term)} | {"271": 8_000, "242": 9_000, "1@e": 9_500}
+    picks, _ = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
+    assert picks[:2] == ["271", "242"]
+
+
 def test_a_trigram_the_sample_never_saw_counts_as_rarest() -> None:
     docs = {"abc": 90, "bcd": 90, "cde": 90, "efg": 90}  # `def` is missing: never sampled
     picks, expected = rules.rare_trigrams("abcdefg", docs, 100, everything) or ([], 1.0)
