@@ -515,6 +515,15 @@ def test_rare_trigrams_are_taken_from_different_words_first() -> None:
     assert expected == pytest.approx(5_000 * (7_000 / 1e6) * (40_000 / 1e6))
 
 
+def test_a_trigram_of_another_word_may_share_one_character_with_a_pick() -> None:
+    # mic 0, ell 4 (both in `michelle`), e.r 7 (across the dot), riv 9 (shares the r of e.r)
+    term = "michelle.riv"
+    docs = {g: 60_000 for g in rules.trigrams(term)}
+    docs |= {"e.r": 7_000, "riv": 10_000, "mic": 20_000, "ell": 50_000}
+    picks, _ = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
+    assert picks == ["e.r", "mic", "riv"]
+
+
 def test_a_word_already_picked_gives_the_next_pick_when_no_other_word_can() -> None:
     term = "abcdefghi"  # one word: abc 0, def 3 and ghi 6 are the trigrams apart
     docs = {g: 900 for g in rules.trigrams(term)} | {"def": 10, "ghi": 20, "abc": 30}

@@ -232,13 +232,15 @@ def rare_trigrams(
     """The trigrams of `term` a search should read (the customers holding all of them are
     its candidates), with the expected number of candidates; None when no trigram is usable.
 
-    The rarest comes first; then, rarest first, those that overlap none already picked
-    (trigrams that share characters are held by the same customers: `hns` and `nso` of
-    `johnson`) and lie in a word none picked lies in (so are the trigrams of one name: for
-    `jessica.alle` at 1M, `jes`, `sic` and `a.a` left 622 candidates of its 197 matches,
-    `jes`, `a.a` and `lle` 197); then any that overlap none; when none is left, the next
-    rarest. `docs` holds the estimated customers per trigram (a missing one counts 0: too
-    rare to be sampled)."""
+    The rarest comes first; then, rarest first: those that overlap none picked and lie in a
+    word (a run of letters) none picked lies in; then those of such words that share one
+    character with a pick; then any that overlap none; when none is left, the next rarest.
+    Trigrams that share characters are held by the same customers (`hns` and `nso` of
+    `johnson`), and so are those of one name: at 1M, `jes`, `sic` and `a.a` left 622
+    candidates for the 197 matches of `jessica.alle`, `jes`, `a.a` and `lle` 197; `e.r`, `mic`
+    and `ell` 1,012 for the 226 of `michelle.riv`, `riv` (sharing an `r` with `e.r`) for `ell`
+    226. `docs` holds the estimated customers per trigram (a missing one counts 0: too rare to
+    be sampled)."""
     at: dict[str, int] = {}
     for i in range(len(term) - TRIGRAM + 1):
         gram = term[i : i + TRIGRAM]
@@ -249,18 +251,19 @@ def rare_trigrams(
     order = sorted(at, key=lambda g: docs.get(g, 0))
     word = _words(term)
     picks = [order[0]]
-    for apart in (True, False):  # first from words none picked lies in, then from any
+    for apart, gap in ((True, TRIGRAM), (True, TRIGRAM - 1), (False, TRIGRAM)):
         for gram in order[1:]:
             if len(picks) == RARE_PICKS:
                 break
             i = at[gram]
-            if gram in picks or any(abs(i - at[p]) < TRIGRAM for p in picks):
+            if gram in picks or any(abs(i - at[p]) < gap for p in picks):
                 continue
             if apart and word[i] is not None and any(word[i] == word[at[p]] for p in picks):
                 continue
             picks.append(gram)
-    # The non-overlapping picks are taken as independent; an overlapping one, added when the
-    # term is too short for two, narrows the candidates without changing what to expect.
+    # The picks are taken as independent (one sharing a character with another, of another
+    # word, too); an overlapping one, added when the term is too short for two, narrows the
+    # candidates without changing what to expect.
     expected = float(docs.get(picks[0], 0))
     for gram in picks[1:]:
         expected *= docs.get(gram, 0) / max(population, 1)
