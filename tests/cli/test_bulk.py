@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from paymentkit.cli.main import main
-from paymentkit.server.customers import rules, search_stats
+from paymentkit.server.customers import bulk_repository, rules, search_stats
 from paymentkit.server.db.engine import Database
 from tests.api.test_search_properties import word_counts
 from tests.conftest import API
@@ -503,3 +503,33 @@ def test_an_import_that_grows_the_mode_samples_its_search_trigrams(
     email = next(b["email"] for b in rows if b.get("email"))
     body = api.get("/api/customers/search", params={"query": email}).json()
     assert body["count"] == 1 and body["list"][0]["email"].lower() == email.lower()
+
+
+def test_an_import_that_grows_the_mode_leaves_its_search_index_merged(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # three chunks (cut at the 2,000-line validation batches): three FTS5 segments, too few
+    # for FTS5's own merging, merged into one at the end
+    path = write_jsonl(tmp_path / "c.jsonl", bodies(5_000))
+    result = import_file(sqlite_url, path, "--chunk-size", "100", "--create", "--json")
+    assert result.exit_code == 0, result.output
+    db = Database(sqlite_url)
+    try:
+
+        def merge(tx: Any) -> bool:
+            return bulk_repository.merge_search_index(tx, False)
+
+        assert not db.run_sync(merge, write=True)
+        # an import that grows the mode by less than a tenth leaves its segment to FTS5
+        result = import_file(sqlite_url, write_jsonl(tmp_path / "d.jsonl", bodies(50)), "--json")
+        assert result.exit_code == 0, result.output
+        assert db.run_sync(merge, write=True)
+        hits = db.run_sync(
+            lambda tx: tx.all(
+                "SELECT rowid FROM customers_search_test WHERE customers_search_test MATCH ?",
+                ('"person 4999"',),
+            )
+        )
+        assert len(hits) == 1
+    finally:
+        db.close()

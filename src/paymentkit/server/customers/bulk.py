@@ -488,19 +488,31 @@ def _live_total(tx: Tx) -> int:
 
 def _tidy(db: Database, livemode: bool, *, grew: bool) -> None:
     """After an import that grew the tables by a tenth or more: fresh planner statistics (and on
-    PostgreSQL the visibility map), then a new sample of the mode's search trigrams (also taken
-    when stale after a smaller import). Statistics come first: planned with those of the empty
-    table, PostgreSQL read the sample's 12,500 random seqs by scanning the table (38 s at 1M,
-    0.1 s after ANALYZE). The SQLite search index is left to FTS5's own incremental merging, as
-    after any write: merging it into one b-tree cost 14-26 s at 1M customers and searches were
-    no faster for it."""
+    PostgreSQL the visibility map), the SQLite search index merged into one b-tree, then a new
+    sample of the mode's search trigrams (also taken when stale after a smaller import).
+    Statistics come first: planned with those of the empty table, PostgreSQL read the sample's
+    12,500 random seqs by scanning the table (38 s at 1M, 0.1 s after ANALYZE)."""
     if grew and db.dialect == "postgresql":
         bulk_repo.vacuum_analyze(db.url)
     elif grew:
         db.run_sync(bulk_repo.analyze, write=True)
+        _merge_search_index(db, livemode)
     sample = db.run_sync(lambda tx: service.search_sample(tx, livemode, force=grew))
     if sample is not None:
         db.run_sync(lambda tx: search_stats.store(tx, livemode, sample), write=True)
+
+
+def _merge_search_index(db: Database, livemode: bool) -> None:
+    """Merge the FTS5 index an import grew into one b-tree, a step per transaction so that a
+    running server's writes wait a fraction of a second at most. The chunks left it in the
+    segments of FTS5's incremental merging, which every search reads: at 1M, 40 steps took
+    6.7 s (1.2 s the longest); an FTS5 AND of three trigrams went from 0.86 to 0.70 ms, the
+    email-prefix search over HTTP from 2.39 to 2.23 ms, an exact email from 1.25 to 1.05 ms.
+    Bounded by twice the index's pages, in case a server's writes keep adding segments."""
+    pages = db.run_sync(lambda tx: bulk_repo.search_index_pages(tx, livemode))
+    for _ in range(2 * pages // bulk_repo.MERGE_PAGES + 2):
+        if not db.run_sync(lambda tx: bulk_repo.merge_search_index(tx, livemode), write=True):
+            return
 
 
 # -- export -----------------------------------------------------------------------------------

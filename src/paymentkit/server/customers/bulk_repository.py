@@ -191,6 +191,24 @@ def analyze(tx: Tx) -> None:
         tx.execute("PRAGMA optimize")
 
 
+MERGE_PAGES = 1000  # FTS5 leaf pages a merge step writes, about: a quarter second at 1M
+
+
+def search_index_pages(tx: Tx, livemode: bool) -> int:
+    """How many pages the mode's FTS5 index holds (SQLite): the bound of a merge's work."""
+    return int(tx.scalar(f"SELECT count(*) FROM {repo.search_table(livemode)}_data"))
+
+
+def merge_search_index(tx: Tx, livemode: bool) -> bool:
+    """One step, of about MERGE_PAGES pages, of merging the mode's FTS5 index (SQLite) into
+    one b-tree; False once there was nothing left to merge (FTS5's own test: the connection's
+    total changes then grow by less than two)."""
+    table = repo.search_table(livemode)
+    before = int(tx.scalar("SELECT total_changes()"))
+    tx.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", (-MERGE_PAGES,))
+    return int(tx.scalar("SELECT total_changes()")) - before >= 2
+
+
 def vacuum_analyze(url: DatabaseURL) -> None:
     """PostgreSQL: statistics, and the visibility map that lets the list indexes answer without
     visiting the table (VACUUM cannot run inside a transaction, so on its own connection)."""
