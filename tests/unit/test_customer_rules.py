@@ -504,39 +504,33 @@ def test_rare_trigrams_pick_the_rarest_and_then_ones_that_do_not_overlap() -> No
     assert expected == pytest.approx(6_000 * (9_000 / 1e6) * (50_000 / 1e6))
 
 
-def test_rare_trigrams_are_taken_from_different_words_first() -> None:
-    # jes 0, sic 3 (both in `jessica`), a.a 6 (across the dot), lle 9 (in `alle`)
-    term = "jessica.alle"
-    docs = {g: 40_000 for g in rules.trigrams(term)} | {"jes": 5_000, "sic": 6_000, "a.a": 7_000}
-    picks, expected = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
-    # sic is rarer than a.a but lies in jes's word, and holds no one jes does not; lle is the
-    # first of `alle` apart from a.a (all overlaps it)
-    assert picks == ["jes", "a.a", "lle"]
-    assert expected == pytest.approx(5_000 * (7_000 / 1e6) * (40_000 / 1e6))
-
-
-def test_a_trigram_of_another_word_may_share_one_character_with_a_pick() -> None:
-    # mic 0, ell 4 (both in `michelle`), e.r 7 (across the dot), riv 9 (shares the r of e.r)
-    term = "michelle.riv"
-    docs = {g: 60_000 for g in rules.trigrams(term)}
-    docs |= {"e.r": 7_000, "riv": 10_000, "mic": 20_000, "ell": 50_000}
-    picks, _ = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
-    assert picks == ["e.r", "mic", "riv"]
-
-
-def test_a_word_already_picked_gives_the_next_pick_when_no_other_word_can() -> None:
-    term = "abcdefghi"  # one word: abc 0, def 3 and ghi 6 are the trigrams apart
-    docs = {g: 900 for g in rules.trigrams(term)} | {"def": 10, "ghi": 20, "abc": 30}
-    picks, _ = rules.rare_trigrams(term, docs, 1_000, everything) or ([], 0.0)
-    assert picks == ["def", "ghi", "abc"]
-
-
-def test_the_digits_of_a_number_are_not_a_word() -> None:
-    # 242 0, 271 3: one number, whose digits do not go together as a name's letters do
-    term = "242271@ex"
-    docs = {g: 50_000 for g in rules.trigrams(term)} | {"271": 8_000, "242": 9_000, "1@e": 9_500}
-    picks, _ = rules.rare_trigrams(term, docs, 1_000_000, everything) or ([], 0.0)
-    assert picks[:2] == ["271", "242"]
+@pytest.mark.parametrize(
+    ("term", "rare", "common", "picks"),
+    [
+        # jes 0, sic 3 (both in `jessica`), a.a 6 (across the dot), lle 9 (in `alle`): sic is
+        # rarer than a.a but in jes's word; lle is the first of `alle` apart from a.a
+        ("jessica.alle", {"jes": 5_000, "sic": 6_000, "a.a": 7_000}, 40_000, ["jes", "a.a", "lle"]),
+        # mic 0, ell 4 (both in `michelle`), e.r 7, riv 9: riv shares the r of e.r, and is of
+        # another word than mic
+        (
+            "michelle.riv",
+            {"e.r": 7_000, "riv": 10_000, "mic": 20_000, "ell": 50_000},
+            60_000,
+            ["e.r", "mic", "riv"],
+        ),
+        # one word: abc 0, def 3 and ghi 6 lie apart, and are taken when no other word can give
+        ("abcdefghi", {"def": 10, "ghi": 20, "abc": 30}, 900, ["def", "ghi", "abc"]),
+        # 242 0, 271 3: a number's digits are no word (they do not go together as a name's
+        # letters do); @ex 6 comes before 1@e, which shares the 1 of 271
+        ("242271@ex", {"271": 8_000, "242": 9_000, "1@e": 9_500}, 50_000, ["271", "242", "@ex"]),
+    ],
+)
+def test_rare_trigrams_are_taken_from_different_words_first(
+    term: str, rare: dict[str, int], common: int, picks: list[str]
+) -> None:
+    docs = {g: common for g in rules.trigrams(term)} | rare
+    found = rules.rare_trigrams(term, docs, 1_000_000, everything)
+    assert found is not None and found[0] == picks
 
 
 def test_a_trigram_the_sample_never_saw_counts_as_rarest() -> None:
