@@ -7,13 +7,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
 import secrets
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from paymentkit.cli.bulk import TIDYING
 from paymentkit.cli.main import main
 from paymentkit.server.customers import bulk_repository, rules, search_stats
 from paymentkit.server.db.engine import Database
@@ -23,6 +29,7 @@ from tests.conftest import API
 ENV = "PAYMENTKIT_DATABASE_URL"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 SERVER_MADE = ("id", "created_at", "updated_at", "livemode")
+PAYMENTKIT = Path(sys.executable).with_name("paymentkit")
 
 
 def cli(*args: str, input: bytes | None = None) -> Result:
@@ -533,3 +540,47 @@ def test_an_import_that_grows_the_mode_leaves_its_search_index_merged(
         assert len(hits) == 1
     finally:
         db.close()
+
+
+def on_a_terminal(args: list[str], timeout: float = 60) -> str:
+    """What a command writes to its terminal (stderr on a pseudo-terminal, as a user runs it)."""
+    parent, child = pty.openpty()
+    out = bytearray()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=child, stderr=child)
+    os.close(child)
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(parent, 65536)
+            except OSError:  # EIO: every writer has closed the terminal
+                return
+            if not data:
+                return
+            out.extend(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+        reader.join(timeout=timeout)
+    finally:
+        proc.kill()
+        os.close(parent)
+    return out.decode(errors="replace")
+
+
+def test_on_a_terminal_the_import_shows_its_progress_and_its_tidy_up(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "c.jsonl", bodies(1_200))
+    command = [str(PAYMENTKIT), "import", "customers", str(path), "--database-url", sqlite_url]
+    shown = on_a_terminal([*command, "--create"])
+    assert "1,200 rows" in shown and "rows/s" in shown  # the bar
+    assert TIDYING in shown and "Imported 1,200 customers" in shown
+    # a file that grows the mode by less than a tenth has nothing to tidy
+    small = write_jsonl(tmp_path / "d.jsonl", bodies(10))
+    shown = on_a_terminal(
+        [str(PAYMENTKIT), "import", "customers", str(small), "--database-url", sqlite_url]
+    )
+    assert "Imported 10 customers" in shown and TIDYING not in shown

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from paymentkit.server.customers.bulk import Progress as ImportProgress
 
 SHOWN_FAILURES = 20  # failed rows printed on stderr; --errors FILE gets every row not imported
+TIDYING = "Rows written; refreshing statistics and the search index …"
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
 MODE = click.option(
@@ -179,6 +180,10 @@ def import_customers(
                     more += 1
 
         def progress(at: ImportProgress) -> None:
+            if at.tidying:  # seconds at a million rows, with the bar at its end: say why
+                if bar is not None:
+                    bar.console.print(TIDYING, highlight=False)
+                return
             _advance(bar, at.bytes if total else at.lines, at.lines, started)
 
         db = Database(database)

@@ -114,11 +114,13 @@ class Summary:
 
 @dataclass
 class Progress:
-    """How far an import has got: lines read and written, and bytes of the input behind them."""
+    """How far an import has got: lines read and written, and bytes of the input behind them;
+    `tidying` once every row is written and the tidy-up after a large load has begun."""
 
     lines: int = 0
     bytes: int = 0
     imported: int = 0
+    tidying: bool = False
 
 
 # -- reading the input ------------------------------------------------------------------------
@@ -477,7 +479,11 @@ def import_customers(
     finally:
         validated.close()  # stops the worker processes now, even when a write failed
     writer.flush()
-    _tidy(db, livemode, grew=writer.summary.imported >= max(1_000, before // 10))
+    grew = writer.summary.imported >= max(1_000, before // 10)
+    if grew and on_progress is not None:
+        writer.progress.tidying = True
+        on_progress(writer.progress)
+    _tidy(db, livemode, grew=grew)
     writer.summary.seconds = time.perf_counter() - started
     return writer.summary
 
