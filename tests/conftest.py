@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_LIVE", "0")
 os.environ.setdefault("PAYMENTKIT_RATE_LIMIT_TEST", "0")
 
 
+PAYMENTKIT = Path(sys.executable).with_name("paymentkit")  # the console script beside python
 WAIT = 30.0  # seconds a condition may take before the test fails (never a measured duration)
 
 

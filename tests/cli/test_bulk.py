@@ -11,7 +11,6 @@ import os
 import pty
 import secrets
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,11 @@ from paymentkit.cli.main import main
 from paymentkit.server.customers import bulk_repository, rules, search_stats
 from paymentkit.server.db.engine import Database
 from tests.api.test_search_properties import word_counts
-from tests.conftest import API
+from tests.conftest import API, PAYMENTKIT
 
 ENV = "PAYMENTKIT_DATABASE_URL"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 SERVER_MADE = ("id", "created_at", "updated_at", "livemode")
-PAYMENTKIT = Path(sys.executable).with_name("paymentkit")
 
 
 def cli(*args: str, input: bytes | None = None) -> Result:
@@ -573,14 +571,14 @@ def on_a_terminal(args: list[str], timeout: float = 60) -> str:
 def test_on_a_terminal_the_import_shows_its_progress_and_its_tidy_up(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    path = write_jsonl(tmp_path / "c.jsonl", bodies(1_200))
-    command = [str(PAYMENTKIT), "import", "customers", str(path), "--database-url", sqlite_url]
-    shown = on_a_terminal([*command, "--create"])
+    def imported(name: str, n: int, *extra: str) -> str:
+        path = write_jsonl(tmp_path / name, bodies(n))
+        command = ["import", "customers", str(path), "--database-url", sqlite_url, *extra]
+        return on_a_terminal([str(PAYMENTKIT), *command])
+
+    shown = imported("c.jsonl", 1_200, "--create")
     assert "1,200 rows" in shown and "rows/s" in shown  # the bar
     assert TIDYING in shown and "Imported 1,200 customers" in shown
     # a file that grows the mode by less than a tenth has nothing to tidy
-    small = write_jsonl(tmp_path / "d.jsonl", bodies(10))
-    shown = on_a_terminal(
-        [str(PAYMENTKIT), "import", "customers", str(small), "--database-url", sqlite_url]
-    )
+    shown = imported("d.jsonl", 10)
     assert "Imported 10 customers" in shown and TIDYING not in shown

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from paymentkit.cli.main import main
+from tests.conftest import PAYMENTKIT
 
-PAYMENTKIT = Path(sys.executable).with_name("paymentkit")
 KEY_RE = re.compile(r"sk_(?:test|live)_[0-9A-Za-z]+")
 # Variables that would choose the database, address or a proxy for the server or for curl.
 _SCRUB = ("PAYMENTKIT_DATABASE_URL", "PAYMENTKIT_HOST", "PAYMENTKIT_PORT")

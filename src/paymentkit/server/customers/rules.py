@@ -202,7 +202,8 @@ def trigram_docs(texts: Iterable[str]) -> Counter[str]:
 # and a word held by more than 10,000 live customers proves a search for any part of its
 # beginning has more than 10,000 matches without counting them (repository._word_bound).
 WORD_MIN, WORD_MAX = 3, 64
-_WORD = re.compile(rf"[^\W\d_]{{{WORD_MIN},{WORD_MAX}}}")
+_LETTER = r"[^\W\d_]"  # a letter: a word character that is no digit and no `_`
+_WORD = re.compile(rf"{_LETTER}{{{WORD_MIN},{WORD_MAX}}}")
 
 
 def search_words(text: str) -> set[str]:
@@ -272,7 +273,7 @@ def rare_trigrams(
     return picks, expected
 
 
-_LETTERS = re.compile(r"[^\W\d_]+")
+_LETTERS = re.compile(_LETTER + "+")
 
 
 def _words(term: str) -> list[int | None]:
