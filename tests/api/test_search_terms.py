@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from paymentkit.schemas.customers import CustomerInput
-from paymentkit.server.customers import repository, service
+from paymentkit.server.customers import repository, search_stats, service
 from paymentkit.server.db.engine import Database
 from tests.api.test_search_properties import matches, sample
 from tests.conftest import API
@@ -212,6 +212,51 @@ def test_long_terms_go_through_their_rarest_trigrams_and_find_exactly_their_matc
         want = {i for i, c in people.items() if matches(c, term)}
         assert every_match(api, term) == (want, len(want), True), term
     assert len(spy.found) >= 6 and all(n is not None for n in spy.found)
+
+
+def test_a_short_last_word_narrows_through_its_word_edge_on_postgresql(
+    api: API, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ga` of `stephanie.ga` has no trigram of its own; PostgreSQL's index holds ` ga` for every
+    word beginning so, which LIKE '%.ga%' reads: the candidates are the Stephanies whose last
+    name begins with `ga` (SQLite's FTS5 reads `.ga` itself, as any other trigram)."""
+    first = ["Stephanie", "Christine", "Robert", "Michael"]
+    last = ["Garcia", "Hall", "Rivera", "Smith", "Jones", "Brown", "Lee", "Walker", "Young"]
+    last += ["King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Ramirez"]
+    people: dict[str, dict[str, Any]] = {}
+    for i, (a, b) in enumerate((a, b) for b in last for a in first):
+        email = f"{a}.{b}.{i}@example.com".lower()
+        c = create(api, {"name": f"{a} {b}", "email": email})
+        people[c["id"]] = c
+    sample(db)
+    picked: list[list[str]] = []
+    real = repository._through_rare
+
+    def through_rare(tx: Any, f: Any, term: Any, grams: list[str]) -> Any:
+        picked.append(grams)
+        return real(tx, f, term, grams)
+
+    monkeypatch.setattr(repository, "_through_rare", through_rare)
+    for term in ["stephanie.ga", "Stephanie Ga", "christine.ri", "michael.sm", "robert.w"]:
+        want = {i for i, c in people.items() if matches(c, term)}
+        assert want and every_match(api, term) == (want, len(want), True), term
+    assert len(picked) >= 5
+    if db.dialect != "postgresql":
+        return
+    edges = {g for grams in picked for g in grams if not g.isalnum()}
+    assert {".ga", " ga", ".ri", ".sm"} <= edges
+    # figures sampled before word edges were figured (no WORD_EDGES row) count ` ga` as the
+    # substring: no edge is read until the next sample
+    db.run_sync(
+        lambda tx: tx.execute(
+            "DELETE FROM search_trigrams WHERE trigram = ?", (search_stats.WORD_EDGES,)
+        ),
+        write=True,
+    )
+    picked.clear()
+    want = {i for i, c in people.items() if matches(c, "stephanie.ga")}
+    assert every_match(api, "stephanie.ga") == (want, len(want), True)
+    assert picked and all(g.isalnum() for grams in picked for g in grams)
 
 
 def test_figures_that_promise_too_few_candidates_still_give_every_match(

@@ -557,6 +557,55 @@ def test_unusable_trigrams_are_never_picked() -> None:
     assert picks and all(p.isalnum() for p in picks)
 
 
+def alnum(gram: str) -> bool:  # PostgreSQL's usable trigrams, as repository._usable says
+    return gram.isascii() and gram.isalnum()
+
+
+def word_edge(gram: str) -> bool:  # and its word edges (repository._edge), for these tests
+    return (gram[0] in ".@" and alnum(gram[1:])) or (gram[2] in ".@" and alnum(gram[:2]))
+
+
+@pytest.mark.parametrize(
+    ("term", "rare", "picks"),
+    [
+        # `ga` is too short for a trigram of its own, so the word edge .ga (9) narrows by the
+        # second word; ie. (7) is dropped, rare as it looks: `nie` (6) reads that word's end;
+        # ste (0) is the first apart from both
+        ("stephanie.ga", {"pha": 9_000, ".ga": 20_000, "ie.": 1_000}, ["pha", ".ga", "ste"]),
+        # both words have trigrams of their own: the edges .ca and en. are never read
+        ("karen.carter", {"kar": 9_000, ".ca": 10, "en.": 10}, ["kar", "car", "ter"]),
+        # an edge is never the first pick, however rare its figure
+        ("jo.smith", {"jo.": 5, "smi": 30_000}, ["smi", "jo."]),
+        # nor one held by more than a tenth: `@ex` (` ex`) is in every email
+        ("torres.0@ex", {"tor": 9_000, "@ex": 1_000_000}, ["tor", "res"]),
+    ],
+)
+def test_rare_trigrams_take_a_word_edge_for_a_short_word(
+    term: str, rare: dict[str, int], picks: list[str]
+) -> None:
+    docs = {g: 50_000 for g in rules.trigrams(term)} | rare
+    found = rules.rare_trigrams(term, docs, 1_000_000, alnum, word_edge)
+    assert found is not None and found[0] == picks
+
+
+def test_word_edge_docs_count_the_ascii_edges_of_each_word_once() -> None:
+    texts = [
+        rules.search_text("Ga Garcia", "ga.x@ex.com", None),
+        rules.search_text("Zoë", "éa12@ex.com", None),
+    ]
+    docs = rules.word_edge_docs(texts)
+    # `ga` begins three words of the first text and ends one: counted once; `x` is too short;
+    # the edges `oë` and `éa` are not ASCII (a search never reads them); `éa12` ends in `12`
+    assert docs == {
+        **{" ga": 1, "ga ": 1, "ia ": 1, " zo": 1, "12 ": 1},
+        **{" ex": 2, "ex ": 2, " co": 2, "om ": 2},
+    }
+
+
+def test_without_a_usable_trigram_no_edge_is_read() -> None:
+    assert rules.rare_trigrams("jo.ga", {}, 10, alnum, word_edge) is None
+
+
 @given(
     st.text(alphabet="abc.@1", min_size=3, max_size=20),
     st.dictionaries(st.text(alphabet="abc.@1", min_size=3, max_size=3), st.integers(0, 1000)),
@@ -568,6 +617,25 @@ def test_rare_trigrams_are_trigrams_of_the_term(term: str, docs: dict[str, int])
     assert 1 <= len(picks) <= rules.RARE_PICKS and len(set(picks)) == len(picks)
     assert all(p in term for p in picks)
     assert expected <= docs.get(picks[0], 0) == min(docs.get(g, 0) for g in rules.trigrams(term))
+
+
+@given(
+    st.text(alphabet="ab1.@", min_size=3, max_size=20),
+    st.dictionaries(st.text(alphabet="ab1.@", min_size=3, max_size=3), st.integers(0, 1000)),
+)
+def test_word_edges_are_read_only_beside_a_usable_trigram(term: str, docs: dict[str, int]) -> None:
+    found = rules.rare_trigrams(term, docs, 1000, alnum, word_edge)
+    if found is None:
+        assert not any(alnum(g) for g in rules.trigrams(term))
+        return
+    picks, _ = found
+    assert alnum(picks[0]) and all(alnum(p) or word_edge(p) for p in picks)
+    for p in picks:
+        if not alnum(p):  # an edge is taken only where the word has no usable trigram there
+            i = term.index(p)
+            after, before = term[i + 1 : i + 4], term[max(i - 1, 0) : i + 2]
+            assert not (len(after) == 3 and alnum(after))
+            assert i == 0 or not alnum(before)
 
 
 def test_search_words_are_runs_of_three_to_64_letters() -> None:

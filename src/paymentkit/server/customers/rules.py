@@ -196,6 +196,25 @@ def trigram_docs(texts: Iterable[str]) -> Counter[str]:
     return docs
 
 
+_INDEX_WORD = re.compile(r"[^\W_]+")  # pg_trgm's word: a run of letters and digits
+
+
+def word_edge_docs(texts: Iterable[str]) -> Counter[str]:
+    """In how many of `texts` a word (a run of letters and digits) begins with each two ASCII
+    letters or digits, counted as ` xy`, or ends with them, as `xy `: the trigrams pg_trgm pads
+    a word's edges into, which a word edge (`.ga`, `ie.`) of a search term reads."""
+    docs: Counter[str] = Counter()
+    for one in texts:
+        edges: set[str] = set()
+        for word in _INDEX_WORD.findall(one):
+            if len(word) >= 2:
+                for pair, key in ((word[:2], " " + word[:2]), (word[-2:], word[-2:] + " ")):
+                    if pair.isascii():
+                        edges.add(key)
+        docs.update(edges)
+    return docs
+
+
 # The words of a search_text whose live customers are counted exactly (search_word_counts):
 # runs of letters, 3 to 64 of them (a longer run gives its first 64, then the rest). Each is a
 # substring of the text, so a customer holding a word that contains a term matches the term,
@@ -225,10 +244,17 @@ def word_deltas(old: str | None, new: str | None) -> Counter[str]:
 
 
 RARE_PICKS = 3  # trigrams a search reads through, at most
+# A word edge is read only when at most 1/EDGE_SHARE of the customers hold it: at
+# 1M, those of short second words held 1.3-7.8% (`.60`, `.jo`); `@ex`, in every email, 100%.
+EDGE_SHARE = 10
 
 
 def rare_trigrams(
-    term: str, docs: Mapping[str, int], population: int, usable: Callable[[str], bool]
+    term: str,
+    docs: Mapping[str, int],
+    population: int,
+    usable: Callable[[str], bool],
+    edge: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], float] | None:
     """The trigrams of `term` a search should read (the customers holding all of them are
     its candidates), with the expected number of candidates; None when no trigram is usable.
@@ -241,19 +267,39 @@ def rare_trigrams(
     candidates for the 197 matches of `jessica.alle`, `jes`, `a.a` and `lle` 197; `e.r`, `mic`
     and `ell` 1,012 for the 226 of `michelle.riv`, `riv` (sharing an `r` with `e.r`) for `ell`
     226. `docs` holds the estimated customers per trigram (a missing one counts 0: too rare to
-    be sampled)."""
+    be sampled).
+
+    `edge` tells the trigrams the index holds only as a word's edge (PostgreSQL's `.ga`, read as
+    the ` ga` of every word that begins with `ga`): one may be taken, in the first round, for a
+    word too short to have a usable trigram at that edge (the `ga` of `stephanie.ga`) and held
+    by at most a tenth of the customers (`docs` gives the word edge's figure). It is never the
+    first pick: what it reads, with the edge, is the list of every word beginning with `g`."""
     at: dict[str, int] = {}
+    edges: dict[str, int] = {}
+    plain: set[int] = set()
     for i in range(len(term) - TRIGRAM + 1):
         gram = term[i : i + TRIGRAM]
         if usable(gram):
             at.setdefault(gram, i)
+            plain.add(i)
+        elif edge is not None and edge(gram):
+            edges.setdefault(gram, i)
     if not at:
         return None
+    # an edge next to a usable trigram belongs to a word long enough to be read by its own;
+    # a common one narrows little, and its LIKE reads a longer list too (` ex` with `  e`)
+    edges = {
+        g: i
+        for g, i in edges.items()
+        if i - 1 not in plain and i + 1 not in plain and docs.get(g, 0) * EDGE_SHARE <= population
+    }
     order = sorted(at, key=lambda g: docs.get(g, 0))
+    first_round = sorted(order[1:] + list(edges), key=lambda g: docs.get(g, 0))
+    at |= edges
     word = _words(term)
     picks = [order[0]]
     for apart, gap in ((True, TRIGRAM), (True, TRIGRAM - 1), (False, TRIGRAM)):
-        for gram in order[1:]:
+        for gram in first_round if gap == TRIGRAM and apart else order[1:]:
             if len(picks) == RARE_PICKS:
                 break
             i = at[gram]

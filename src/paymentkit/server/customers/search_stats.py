@@ -23,6 +23,9 @@ _ROUNDS = 3  # draws of random seqs per sample
 _RUN = 50  # then runs of this many consecutive customers, when the draws found too few
 _SEEN_MIN = 2  # a trigram seen fewer times in the sample is not stored: it counts as rare
 POPULATION = ""  # the trigram whose row holds the live customers counted at sampling
+# PostgreSQL: the row saying ` ga` and `ga ` hold the figures of word edges (repository._edge),
+# not of substrings, as figures sampled before they were kept so did
+WORD_EDGES = " "
 STALE_SHARE = 0.2  # resample when the mode's live customers changed by more than this share
 MIN_POPULATION = 1_000  # below this, any search is cheap: the worker does not sample
 COMMON_WORD = 5_000  # a word estimated to be held by this many customers is stored as common
@@ -107,9 +110,14 @@ def store(tx: Tx, livemode: bool, sample: Sample) -> None:
     those estimated to be held by COMMON_WORD customers or more (search_common_words)."""
     n = max(len(sample.texts), 1)
     whole = sample.population <= len(sample.texts)  # every live customer was read: exact
+    docs = dict(rules.trigram_docs(sample.texts))
+    if tx.dialect == "postgresql":  # there ` ga` stands for the index's word edge, not for the
+        # substring (which that index cannot read: repository._edge)
+        docs |= rules.word_edge_docs(sample.texts)
+        docs[WORD_EDGES] = n
     rows = [
         (livemode, gram, round(seen * sample.population / n))
-        for gram, seen in rules.trigram_docs(sample.texts).items()
+        for gram, seen in docs.items()
         if seen >= _SEEN_MIN or whole
     ]
     rows.append((livemode, POPULATION, sample.population))
