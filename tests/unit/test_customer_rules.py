@@ -557,12 +557,11 @@ def test_unusable_trigrams_are_never_picked() -> None:
     assert picks and all(p.isalnum() for p in picks)
 
 
-def alnum(gram: str) -> bool:  # PostgreSQL's usable trigrams, as repository._usable says
-    return gram.isascii() and gram.isalnum()
+alnum = rules.ascii_alnum  # PostgreSQL's usable trigrams (repository._usable)
 
 
-def word_edge(gram: str) -> bool:  # and its word edges (repository._edge), for these tests
-    return (gram[0] in ".@" and alnum(gram[1:])) or (gram[2] in ".@" and alnum(gram[:2]))
+def word_edge(gram: str) -> bool:  # and its word edges
+    return rules.word_edge(gram) is not None
 
 
 @pytest.mark.parametrize(

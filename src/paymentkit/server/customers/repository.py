@@ -547,34 +547,7 @@ def _usable(tx: Tx, gram: str) -> bool:
     """Whether the trigram index holds `gram` as a trigram of its own. pg_trgm splits words at
     anything but letters and digits, and its idea of a letter follows the database's locale: a
     trigram of ASCII letters and digits is one of its trigrams everywhere. FTS5 holds them all."""
-    return tx.dialect == "sqlite" or _ascii_alnum(gram)
-
-
-def _ascii_alnum(text: str) -> bool:
-    return text.isascii() and text.isalnum()
-
-
-# ASCII characters that end a word for pg_trgm in any locale and mean nothing to LIKE (`%`, `_`
-# and the escape `\` left out), and the field separator.
-_WORD_EDGES = frozenset(" !\"#$&'()*+,-./:;<=>?@[]^`{|}~" + rules.SEARCH_SEPARATOR)
-
-
-def _edge(tx: Tx, gram: str) -> bool:
-    """Whether PostgreSQL's trigram index holds `gram` as the edge of a word: `.ga` as the ` ga`
-    of every word that begins with `ga`, `ie.` as the `ie ` of every word that ends so. LIKE
-    '%.ga%' reads that trigram (with `  g`), so the word's first two letters narrow a search
-    (rules.rare_trigrams)."""
-    if tx.dialect != "postgresql":
-        return False
-    return (gram[0] in _WORD_EDGES and _ascii_alnum(gram[1:])) or (
-        gram[2] in _WORD_EDGES and _ascii_alnum(gram[:2])
-    )
-
-
-def _edge_key(gram: str) -> str:
-    """The trigram pg_trgm reads for a word edge, under which search_stats keeps its figure:
-    ` ga` for `.ga`, `ie ` for `ie.`."""
-    return " " + gram[1:] if gram[0] in _WORD_EDGES else gram[:2] + " "
+    return tx.dialect == "sqlite" or rules.ascii_alnum(gram)
 
 
 def _rare(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[list[str], float] | None:
@@ -582,7 +555,11 @@ def _rare(tx: Tx, f: Filters, term: rules.SearchTerm) -> tuple[list[str], float]
     (rules.rare_trigrams), or None when the mode was never sampled or no trigram is usable."""
     grams = rules.trigrams(term.text)
     plain = [g for g in grams if _usable(tx, g)]
-    edges = {g: _edge_key(g) for g in grams if _edge(tx, g)}
+    # PostgreSQL's index holds a short word as its edge (` ga` for the `.ga` of `stephanie.ga`),
+    # under the key the sample keeps its figure; FTS5 holds `.ga` itself
+    edges: dict[str, str] = {}
+    if tx.dialect == "postgresql":
+        edges = {g: key for g in grams if (key := rules.word_edge(g)) is not None}
     wanted = [*plain, search_stats.WORD_EDGES, *edges.values()] if edges else plain
     figures = search_stats.estimates(tx, f.livemode, wanted) if plain else None
     if figures is None:
@@ -616,8 +593,9 @@ def _through_rare(tx: Tx, f: Filters, term: rules.SearchTerm, grams: list[str]) 
         if len(rows) > FEW:
             return None
         return [(r[0],) for r in rows if r[1]]
-    # The trigrams are letters and digits, or word edges (_edge): nothing in them is special to
-    # LIKE. The GIN index ANDs their posting lists; strpos checks the term on each candidate.
+    # The trigrams are letters and digits, or word edges (rules.word_edge): nothing in them is
+    # special to LIKE. The GIN index ANDs their posting lists; strpos checks the term on each
+    # candidate.
     likes = " AND ".join("search_text LIKE ?" for _ in grams)
     rows = tx.all(
         f"SELECT seq, strpos(search_text, ?) > 0 FROM customers WHERE {live} AND {likes} LIMIT ?",

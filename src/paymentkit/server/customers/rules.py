@@ -197,12 +197,31 @@ def trigram_docs(texts: Iterable[str]) -> Counter[str]:
 
 
 _INDEX_WORD = re.compile(r"[^\W_]+")  # pg_trgm's word: a run of letters and digits
+# ASCII characters that end a word for pg_trgm in any locale and mean nothing to LIKE (`%`, `_`
+# and the escape `\` left out), and the field separator.
+_WORD_ENDS = frozenset(" !\"#$&'()*+,-./:;<=>?@[]^`{|}~" + SEARCH_SEPARATOR)
+
+
+def ascii_alnum(text: str) -> bool:
+    """ASCII letters and digits only: what pg_trgm takes for a word in any locale."""
+    return text.isascii() and text.isalnum()
+
+
+def word_edge(gram: str) -> str | None:
+    """The trigram pg_trgm pads a word's edge into and LIKE '%gram%' reads, when the trigram
+    `gram` of a search term is a word's edge: ` ga` for `.ga` (a word begins with `ga`; LIKE
+    reads it with `  g`), `ie ` for `ie.` (a word ends so); None for any other."""
+    if gram[0] in _WORD_ENDS and ascii_alnum(gram[1:]):
+        return " " + gram[1:]
+    if gram[2] in _WORD_ENDS and ascii_alnum(gram[:2]):
+        return gram[:2] + " "
+    return None
 
 
 def word_edge_docs(texts: Iterable[str]) -> Counter[str]:
     """In how many of `texts` a word (a run of letters and digits) begins with each two ASCII
     letters or digits, counted as ` xy`, or ends with them, as `xy `: the trigrams pg_trgm pads
-    a word's edges into, which a word edge (`.ga`, `ie.`) of a search term reads."""
+    a word's edges into, under the keys word_edge gives a search term's edges (`.ga`, `ie.`)."""
     docs: Counter[str] = Counter()
     for one in texts:
         edges: set[str] = set()

@@ -23,8 +23,8 @@ _ROUNDS = 3  # draws of random seqs per sample
 _RUN = 50  # then runs of this many consecutive customers, when the draws found too few
 _SEEN_MIN = 2  # a trigram seen fewer times in the sample is not stored: it counts as rare
 POPULATION = ""  # the trigram whose row holds the live customers counted at sampling
-# PostgreSQL: the row saying ` ga` and `ga ` hold the figures of word edges (repository._edge),
-# not of substrings, as figures sampled before they were kept so did
+# PostgreSQL: a sample stores this row when its ` ga` and `ga ` rows are word edges' figures
+# (rules.word_edge); in one without it they are the substrings', never read as edges
 WORD_EDGES = " "
 STALE_SHARE = 0.2  # resample when the mode's live customers changed by more than this share
 MIN_POPULATION = 1_000  # below this, any search is cheap: the worker does not sample
@@ -112,7 +112,7 @@ def store(tx: Tx, livemode: bool, sample: Sample) -> None:
     whole = sample.population <= len(sample.texts)  # every live customer was read: exact
     docs = dict(rules.trigram_docs(sample.texts))
     if tx.dialect == "postgresql":  # there ` ga` stands for the index's word edge, not for the
-        # substring (which that index cannot read: repository._edge)
+        # substring (which that index cannot read: rules.word_edge)
         docs |= rules.word_edge_docs(sample.texts)
         docs[WORD_EDGES] = n
     rows = [
