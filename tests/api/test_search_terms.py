@@ -259,6 +259,29 @@ def test_a_short_last_word_narrows_through_its_word_edge_on_postgresql(
     assert picked and all(g.isalnum() for grams in picked for g in grams)
 
 
+def test_stored_figures_come_with_their_planner_statistics_on_postgresql(
+    api: API, db: Database
+) -> None:
+    """Each search reads its trigrams' figures by key; PostgreSQL plans that read with the
+    primary key only once the table has statistics, which it has right after a sample."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans a primary-key lookup without statistics")
+    for i in range(30):
+        create(api, {"name": f"Figure Person {i}", "email": f"figure.{i}@example.com"})
+
+    def analyzed(tx: Any) -> int:
+        return int(
+            tx.scalar(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relid IN"
+                " ('search_trigrams'::regclass, 'search_common_words'::regclass)"
+                " AND coalesce(last_analyze, last_autoanalyze) IS NOT NULL"
+            )
+        )
+
+    sample(db)
+    assert db.run_sync(analyzed) == 2
+
+
 def test_figures_that_promise_too_few_candidates_still_give_every_match(
     api: API, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -132,6 +132,10 @@ def store(tx: Tx, livemode: bool, sample: Sample) -> None:
     if tx.dialect == "postgresql":
         tx.copy_rows("search_trigrams", ("livemode", "trigram", "docs"), rows)
         tx.copy_rows("search_common_words", ("livemode", "word"), common)
+        # Every search reads its trigrams' figures by key: without statistics (a new table, or
+        # autovacuum off) PostgreSQL scanned all 3,101 rows at 1M, 0.27 ms, against 0.09 ms
+        # through the primary key. A few thousand rows: milliseconds, once per sample.
+        tx.execute("ANALYZE search_trigrams, search_common_words")
     else:
         tx.executemany(
             "INSERT INTO search_trigrams (livemode, trigram, docs) VALUES (?, ?, ?)", rows
